@@ -1,0 +1,44 @@
+/*
+ * cmd.h: the command table entry and the shared context.
+ *
+ * One file per subcommand (src/cmd/cmd-<name>.c) defines one
+ * `const struct vp_cmd vp_cmd_<name>` and lists it in main.c's table.
+ * Only code under src/cmd/ and main.c prints to the terminal.
+ */
+#ifndef VP_CMD_H
+#define VP_CMD_H
+
+#include <stdio.h>
+
+#include "core/err.h"
+
+struct vp_ctx {
+	const char	*site_dir;	/* -C DIR, default "." */
+	const char	*site_file;	/* --site FILE, default DIR/vpai.yml */
+	const char	*stack_dir;	/* stack data: $VPAI_STACK_DIR or built-in */
+	int		 verbose;
+	int		 quiet;
+	int		 color;		/* stderr is a tty and NO_COLOR unset */
+};
+
+struct vp_cmd {
+	const char	*name;
+	const char	*summary;	/* one line for `vpai help` */
+	const char	*usage;		/* "render [-o DIR] [--env ENV]" */
+	const char	*help;		/* longer text after usage, or NULL */
+	int		(*run)(struct vp_ctx *, int argc, char **argv);
+};
+
+/*
+ * Report an error the standard way: "vpai <cmd>: <cause or strerror>".
+ * Frees cause.  Returns r.
+ */
+int	vp_cmd_error(const char *cmd, int r, char *cause);
+
+/* Print usage + options for a command (for --help and usage errors). */
+void	vp_cmd_usage(FILE *, const struct vp_cmd *, const void *opts);
+
+/* Look up a command by exact name or unique prefix; NULL if none. */
+const struct vp_cmd *vp_cmd_find(const char *name);
+
+#endif

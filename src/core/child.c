@@ -1,0 +1,289 @@
+/* child.c: fork/exec from argv with stdin feeding, capture and timeout. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/child.h"
+
+extern char **environ;
+
+int
+vp_argv_push(struct vp_argv *a, const char *s)
+{
+	char	**v;
+	size_t	  n;
+
+	if (a->n + 2 > a->alloc) {
+		n = a->alloc ? a->alloc * 2 : 16;
+		if ((v = realloc(a->v, n * sizeof(*v))) == NULL)
+			return VP_ERR_NOMEM;
+		a->v = v;
+		a->alloc = n;
+	}
+	if ((a->v[a->n] = strdup(s)) == NULL)
+		return VP_ERR_NOMEM;
+	a->n++;
+	a->v[a->n] = NULL;
+	return VP_OK;
+}
+
+int
+vp_argv_pushl(struct vp_argv *a, ...)
+{
+	va_list		 ap;
+	const char	*s;
+	int		 r = VP_OK;
+
+	va_start(ap, a);
+	while (r == VP_OK && (s = va_arg(ap, const char *)) != NULL)
+		r = vp_argv_push(a, s);
+	va_end(ap);
+	return r;
+}
+
+int
+vp_argv_pushf(struct vp_argv *a, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s = NULL;
+	int	 r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return VP_ERR_NOMEM;
+	r = vp_argv_push(a, s);
+	free(s);
+	return r;
+}
+
+void
+vp_argv_release(struct vp_argv *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	a->v = NULL;
+	a->n = a->alloc = 0;
+}
+
+void
+vp_child_release(struct vp_child *c)
+{
+	vp_argv_release(&c->args);
+	vp_argv_release(&c->env);
+	vp_buf_release(&c->out);
+	vp_buf_release_secure(&c->err);
+}
+
+int
+vp_have_program(const char *name)
+{
+	const char	*path = getenv("PATH");
+	char		*copy, *dir, *save = NULL, *full = NULL;
+	int		 found = 0;
+
+	if (strchr(name, '/') != NULL)
+		return access(name, X_OK) == 0;
+	if (path == NULL || (copy = strdup(path)) == NULL)
+		return 0;
+	for (dir = strtok_r(copy, ":", &save); dir && !found;
+	    dir = strtok_r(NULL, ":", &save)) {
+		if (asprintf(&full, "%s/%s", dir, name) < 0)
+			break;
+		found = access(full, X_OK) == 0;
+		free(full);
+	}
+	free(copy);
+	return found;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+child_exec(struct vp_child *c, int in, int out, int err)
+{
+	size_t i;
+
+	if (in >= 0)
+		dup2(in, 0);
+	else {
+		int fd = open("/dev/null", O_RDONLY);
+
+		if (fd >= 0)
+			dup2(fd, 0);
+	}
+	if (out >= 0)
+		dup2(out, 1);
+	if (err >= 0)
+		dup2(err, 2);
+	if (c->cwd != NULL && chdir(c->cwd) != 0) {
+		dprintf(2, "vpai: cannot chdir to '%s': %s\n", c->cwd,
+		    strerror(errno));
+		_exit(127);
+	}
+	for (i = 0; i < c->env.n; i++)
+		putenv(c->env.v[i]);
+	signal(SIGPIPE, SIG_DFL);
+	execvp(c->args.v[0], c->args.v);
+	dprintf(2, "vpai: cannot run '%s': %s\n", c->args.v[0],
+	    strerror(errno));
+	_exit(127);
+}
+
+static int
+pump(struct vp_child *c, int in, int out, int err, char **cause)
+{
+	struct pollfd	 p[3];
+	size_t		 off = 0;
+	char		 chunk[16384];
+	long		 deadline = c->timeout_ms ? now_ms() + c->timeout_ms : 0;
+	ssize_t		 n;
+	int		 i, np, t;
+
+	for (;;) {
+		np = 0;
+		if (in >= 0) {
+			p[np].fd = in;
+			p[np++].events = POLLOUT;
+		}
+		if (out >= 0) {
+			p[np].fd = out;
+			p[np++].events = POLLIN;
+		}
+		if (err >= 0) {
+			p[np].fd = err;
+			p[np++].events = POLLIN;
+		}
+		if (np == 0)
+			return VP_OK;
+		t = -1;
+		if (deadline) {
+			t = (int)(deadline - now_ms());
+			if (t <= 0)
+				return vp_fail(cause, VP_ERR_CHILD,
+				    "'%s' timed out after %d ms", c->args.v[0],
+				    c->timeout_ms);
+		}
+		if (poll(p, (nfds_t)np, t) < 0) {
+			if (errno == EINTR)
+				continue;
+			return vp_fail(cause, VP_ERR_CHILD, "poll: %s",
+			    strerror(errno));
+		}
+		for (i = 0; i < np; i++) {
+			if (p[i].revents == 0)
+				continue;
+			if (p[i].fd == in) {
+				n = write(in, (const char *)c->in + off,
+				    c->in_len - off);
+				if (n > 0)
+					off += (size_t)n;
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0 || off == c->in_len) {
+					close(in);
+					in = -1;
+				}
+				continue;
+			}
+			n = read(p[i].fd, chunk, sizeof(chunk));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(p[i].fd);
+				if (p[i].fd == out)
+					out = -1;
+				else
+					err = -1;
+				continue;
+			}
+			if (vp_buf_add(p[i].fd == out ? &c->out : &c->err,
+			    chunk, (size_t)n) != 0)
+				return vp_fail(cause, VP_ERR_TOOBIG,
+				    "'%s' output too large", c->args.v[0]);
+		}
+	}
+}
+
+int
+vp_child_run(struct vp_child *c, char **cause)
+{
+	int	pin[2] = { -1, -1 }, pout[2] = { -1, -1 };
+	int	perr[2] = { -1, -1 }, status, r;
+	pid_t	pid;
+
+	if (c->args.n == 0)
+		return vp_fail(cause, VP_ERR_USAGE, "empty command");
+	if ((c->in_len && pipe2(pin, O_CLOEXEC) != 0) ||
+	    (c->capture_out && pipe2(pout, O_CLOEXEC) != 0) ||
+	    (c->capture_err && pipe2(perr, O_CLOEXEC) != 0)) {
+		r = vp_fail(cause, VP_ERR_CHILD, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		r = vp_fail(cause, VP_ERR_CHILD, "fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0)
+		child_exec(c, pin[0], pout[1], perr[1]);
+	c->pid = pid;
+	if (pin[0] >= 0)
+		close(pin[0]);
+	if (pout[1] >= 0)
+		close(pout[1]);
+	if (perr[1] >= 0)
+		close(perr[1]);
+	{
+		struct sigaction sa, old;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		sigaction(SIGPIPE, &sa, &old);
+		r = pump(c, pin[1], pout[0], perr[0], cause);
+		sigaction(SIGPIPE, &old, NULL);
+	}
+	if (r != VP_OK)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			return vp_fail(cause, VP_ERR_CHILD, "waitpid: %s",
+			    strerror(errno));
+		}
+	if (r != VP_OK)
+		return r;
+	if (WIFEXITED(status)) {
+		if (WEXITSTATUS(status) == 127 && c->capture_err &&
+		    strstr(c->err.buf, "vpai: cannot run") != NULL)
+			return vp_fail(cause, VP_ERR_CHILD, "%s",
+			    c->err.buf + 6);
+		return WEXITSTATUS(status);
+	}
+	return 128 + WTERMSIG(status);
+ fail:
+	if (pin[0] >= 0) { close(pin[0]); close(pin[1]); }
+	if (pout[0] >= 0) { close(pout[0]); close(pout[1]); }
+	if (perr[0] >= 0) { close(perr[0]); close(perr[1]); }
+	return r;
+}
