@@ -150,29 +150,30 @@ child_exec(struct vp_child *c, int in, int out, int err)
 	_exit(127);
 }
 
+/*
+ * Feed stdin and drain stdout/stderr until all are closed or the deadline
+ * passes.  fd[0] is stdin's write end, fd[1]/fd[2] the read ends; each is
+ * -1 when absent and is set to -1 once closed here.  The caller closes
+ * whatever is left open.
+ */
 static int
-pump(struct vp_child *c, int in, int out, int err, char **cause)
+pump(struct vp_child *c, int fd[3], char **cause)
 {
 	struct pollfd	 p[3];
 	size_t		 off = 0;
 	char		 chunk[16384];
 	long		 deadline = c->timeout_ms ? now_ms() + c->timeout_ms : 0;
 	ssize_t		 n;
-	int		 i, np, t;
+	int		 i, k, np, t, slot[3];
 
 	for (;;) {
 		np = 0;
-		if (in >= 0) {
-			p[np].fd = in;
-			p[np++].events = POLLOUT;
-		}
-		if (out >= 0) {
-			p[np].fd = out;
-			p[np++].events = POLLIN;
-		}
-		if (err >= 0) {
-			p[np].fd = err;
-			p[np++].events = POLLIN;
+		for (k = 0; k < 3; k++) {
+			if (fd[k] < 0)
+				continue;
+			p[np].fd = fd[k];
+			p[np].events = k == 0 ? POLLOUT : POLLIN;
+			slot[np++] = k;
 		}
 		if (np == 0)
 			return VP_OK;
@@ -193,32 +194,30 @@ pump(struct vp_child *c, int in, int out, int err, char **cause)
 		for (i = 0; i < np; i++) {
 			if (p[i].revents == 0)
 				continue;
-			if (p[i].fd == in) {
-				n = write(in, (const char *)c->in + off,
+			k = slot[i];
+			if (k == 0) {
+				n = write(fd[0], (const char *)c->in + off,
 				    c->in_len - off);
-				if (n > 0)
-					off += (size_t)n;
 				if (n < 0 && errno == EINTR)
 					continue;
+				if (n > 0)
+					off += (size_t)n;
 				if (n < 0 || off == c->in_len) {
-					close(in);
-					in = -1;
+					close(fd[0]);
+					fd[0] = -1;
 				}
 				continue;
 			}
-			n = read(p[i].fd, chunk, sizeof(chunk));
+			n = read(fd[k], chunk, sizeof(chunk));
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				close(p[i].fd);
-				if (p[i].fd == out)
-					out = -1;
-				else
-					err = -1;
+				close(fd[k]);
+				fd[k] = -1;
 				continue;
 			}
-			if (vp_buf_add(p[i].fd == out ? &c->out : &c->err,
-			    chunk, (size_t)n) != 0)
+			if (vp_buf_add(k == 1 ? &c->out : &c->err, chunk,
+			    (size_t)n) != 0)
 				return vp_fail(cause, VP_ERR_TOOBIG,
 				    "'%s' output too large", c->args.v[0]);
 		}
@@ -261,8 +260,13 @@ vp_child_run(struct vp_child *c, char **cause)
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_IGN;
 		sigaction(SIGPIPE, &sa, &old);
-		r = pump(c, pin[1], pout[0], perr[0], cause);
+		int fds[3] = { pin[1], pout[0], perr[0] }, i;
+
+		r = pump(c, fds, cause);
 		sigaction(SIGPIPE, &old, NULL);
+		for (i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
 	}
 	if (r != VP_OK)
 		kill(pid, SIGKILL);
