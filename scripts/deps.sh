@@ -4,7 +4,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libyaml-dev libjansson-dev libcurl4-openssl-dev libssl-dev
 	jq yamllint shellcheck caddy openssh-server openssh-client
-	postgresql-15 redis-server ansible-core)
+	postgresql-15 redis-server ansible-core fail2ban cron sudo bc
+	debootstrap curl python3 file restic docker.io docker-compose util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -16,9 +16,23 @@
 
 extern const struct vp_cmd vp_cmd_version;
 extern const struct vp_cmd vp_cmd_help;
+extern const struct vp_cmd vp_cmd_init;
+extern const struct vp_cmd vp_cmd_render;
+extern const struct vp_cmd vp_cmd_check;
+extern const struct vp_cmd vp_cmd_vault;
+extern const struct vp_cmd vp_cmd_host;
+extern const struct vp_cmd vp_cmd_apply;
+extern const struct vp_cmd vp_cmd_status;
 
 static const struct vp_cmd *const cmd_table[] = {
 	&vp_cmd_help,
+	&vp_cmd_init,
+	&vp_cmd_render,
+	&vp_cmd_check,
+	&vp_cmd_vault,
+	&vp_cmd_host,
+	&vp_cmd_apply,
+	&vp_cmd_status,
 	&vp_cmd_version,
 	NULL
 };

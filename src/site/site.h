@@ -29,8 +29,17 @@ int	site_load(const char *path, const char *schema_path, const char *env,
 void	site_free(struct site *);
 
 /*
- * Every schema key with its value: file value, else env overlay, else the
- * schema default.  Also "target_env" (the chosen env).  Borrowed.
+ * As site_load(), from memory: name is used in messages ("vpai.yml").
+ * data need not be NUL-terminated; len is capped at 1 MiB.
+ */
+int	site_load_mem(const char *name, const char *data, size_t len,
+	    const char *schema_path, const char *env, struct site **out,
+	    char **cause);
+
+/*
+ * Every schema key with its value: the env overlay, else the flat file
+ * value, else the schema's default for that env, else its default.  Also
+ * "target_env" (the chosen env).  Borrowed.
  */
 const json_t	*site_vars(const struct site *);
 const char	*site_env(const struct site *);

@@ -1,0 +1,119 @@
+/*
+ * host.h: host facts, the pure plan, and apply.
+ *
+ *   want (desired state, JSON; docs/HOST.md)
+ *     -> vp_host_facts_query()   the facts the plan needs (argv for facts.sh)
+ *     -> vp_host_facts_gather()  ONE round trip: stack/host/facts.sh on
+ *                                stdin to `sh -s -- QUERY...`, parsed into
+ *                                facts JSON
+ *     -> vp_host_plan()          PURE (want, facts) -> ops; no-ops are
+ *                                recorded ("action": "noop")
+ *     -> vp_host_apply()         ONE round trip: stack/host/apply.sh plus
+ *                                the ops as a generated script on stdin,
+ *                                followed by facts.sh again; the re-planned
+ *                                ops must all be no-ops (postconditions)
+ *
+ * Ownership: every json_t ** out-parameter receives a new reference the
+ * caller decrefs.  json_t * inputs are borrowed.  Library code never
+ * prints.  Secrets (the want's "secrets" list, and any "secret": true
+ * file's content) never appear in plan text or plan JSON output: values
+ * are replaced by "***".
+ */
+#ifndef VP_HOST_H
+#define VP_HOST_H
+
+#include <jansson.h>
+
+#include "core/buf.h"
+#include "core/child.h"
+#include "transport/transport.h"
+
+/*
+ * Check the desired state; errors name the key path, e.g.
+ * "want.json: files[2].mode: expected an octal string like \"0644\"".
+ * origin is the file name used in messages.
+ */
+int	vp_host_want_check(const json_t *want, const char *origin,
+	    char **cause);
+
+/* The facts.sh arguments for want (appended to q). */
+int	vp_host_facts_query(const json_t *want, struct vp_argv *q,
+	    char **cause);
+
+/*
+ * Parse facts.sh output (text, len bytes) for query q into a facts
+ * object (*facts, new reference).
+ */
+int	vp_host_facts_parse(const char *text, size_t len,
+	    const struct vp_argv *q, json_t **facts, char **cause);
+
+/* Read datadir/host/<name> into out. */
+int	vp_host_script(const char *datadir, const char *name,
+	    struct vp_buf *out, char **cause);
+
+/*
+ * Gather facts for want (want may be NULL: global facts only) in one
+ * round trip.
+ */
+int	vp_host_facts_gather(struct vp_target *, const char *datadir,
+	    const json_t *want, json_t **facts, char **cause);
+
+/* PURE: desired state + facts -> ops (new reference, a JSON array). */
+int	vp_host_plan(const json_t *want, const json_t *facts, json_t **ops,
+	    char **cause);
+
+/* Number of ops that change something (action != "noop"). */
+size_t	vp_host_plan_changes(const json_t *ops);
+
+/*
+ * Human text: one line per op ("+ file /etc/x: create (mode 0644)",
+ * "= file /etc/y: already correct"), unified diffs for content, secrets
+ * masked.  verbose 0 omits no-op lines (they are counted).
+ */
+int	vp_host_plan_text(const json_t *ops, const json_t *want, int verbose,
+	    struct vp_buf *out);
+
+/* JSON for output: content removed, diffs masked (new reference). */
+json_t	*vp_host_plan_public(const json_t *ops, const json_t *want);
+
+/* The shell script apply runs for ops (appended to out); for tests. */
+int	vp_host_apply_script(const char *datadir, const json_t *ops,
+	    const struct vp_argv *verify_query, struct vp_buf *out,
+	    char **cause);
+
+struct vp_host_result {
+	size_t	changed;	/* ops executed that changed something */
+	size_t	noop;
+	json_t	*facts_after;	/* new reference or NULL */
+	json_t	*ops_after;	/* re-planned ops (all no-ops on success) */
+};
+#define VP_HOST_RESULT_INIT { 0, 0, NULL, NULL }
+void	vp_host_result_release(struct vp_host_result *);
+
+/*
+ * Apply ops (planned for want) in one round trip, then verify that a
+ * re-plan from the facts gathered in that same trip has no changes.
+ * Nothing is sent when ops has no changes (0 round trips).  Errors name
+ * the target and the failing step.
+ */
+int	vp_host_apply(struct vp_target *, const char *datadir,
+	    const json_t *want, const json_t *ops, struct vp_host_result *res,
+	    char **cause);
+
+/* ---- helpers shared by the host module (exposed for unit tests) ---- */
+
+/* Unified diff (3 lines context) of a -> b, appended to out. */
+int	vp_host_diff(const char *a, const char *b, const char *label,
+	    struct vp_buf *out);
+
+/* Lowercase hex SHA-256 of data into hex[65]. */
+void	vp_host_sha256(const void *data, size_t len, char hex[65]);
+
+/* Base64 encode (no newlines) / decode; results appended to out. */
+int	vp_host_b64enc(const void *data, size_t len, struct vp_buf *out);
+int	vp_host_b64dec(const char *s, size_t len, struct vp_buf *out);
+
+/* Replace every occurrence of each secret (len >= 4) by "***" in buf. */
+int	vp_host_mask(struct vp_buf *buf, const json_t *want);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * internal.h: helpers shared by the host module's files (not an API).
+ */
+#ifndef VP_HOST_INTERNAL_H
+#define VP_HOST_INTERNAL_H
+
+#include <jansson.h>
+
+/* o[key] as a string, or "" (never NULL).  Borrowed. */
+static inline const char *
+jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* o[key] as a string, or def when missing.  Borrowed. */
+static inline const char *
+jstr_or(const json_t *o, const char *key, const char *def)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : def;
+}
+
+/* o[key] as a boolean, def when missing. */
+static inline int
+jbool_or(const json_t *o, const char *key, int def)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return v ? json_is_true(v) : def;
+}
+
+/* The hosts file the want manages ("hosts_file", default /etc/hosts). */
+static inline const char *
+host_hosts_file(const json_t *want)
+{
+	return jstr_or(want, "hosts_file", "/etc/hosts");
+}
+
+#endif

@@ -1,0 +1,1560 @@
+/*
+ * plan.c: the pure plan (want, facts) -> ops, and want validation.
+ *
+ * No I/O here: everything the plan needs is in the facts.  Each op is a
+ * JSON object {"op": KIND, "id": WHAT, "action": VERB|"noop", "why": ...}
+ * plus what apply needs.  Ops with "info": true only explain (one line
+ * of a file, one cron entry, one key); the file/crontab op next to them
+ * carries the change.  Ops come in apply order: apt repositories (and one
+ * apt-update when they change), packages, groups, users,
+ * directories, files, sysctl, crontabs, timezone, hostname, services,
+ * firewall.
+ */
+#include <ctype.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/opt.h"
+#include "host/host.h"
+#include "host/internal.h"
+
+#define DIFF_MAX_BYTES	(1u << 20)	/* larger files: no diff shown */
+
+struct plan {
+	const json_t	*want;
+	const json_t	*facts;
+	json_t		*ops;
+	char		**cause;
+	int		 err;	/* first buffer error (sticky) */
+};
+
+/* Record the first failure of a buffer call; vp_host_plan() reports it. */
+#define BUF(p, call) do {						\
+	int b_r_ = (call);						\
+	if (b_r_ != 0 && (p)->err == 0)					\
+		(p)->err = b_r_;					\
+} while (0)
+
+static json_t *
+op_add(struct plan *p, const char *kind, const char *id, const char *action,
+    const char *fmt, ...) VP_PRINTF(5, 6);
+
+static json_t *
+op_add(struct plan *p, const char *kind, const char *id, const char *action,
+    const char *fmt, ...)
+{
+	json_t	*o = json_object();
+	va_list	 ap;
+	char	*why = NULL;
+
+	json_object_set_new(o, "op", json_string(kind));
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "action", json_string(action));
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		if (vasprintf(&why, fmt, ap) < 0)
+			why = NULL;
+		va_end(ap);
+		if (why != NULL)
+			json_object_set_new(o, "why", json_string(why));
+		free(why);
+	}
+	json_array_append_new(p->ops, o);
+	return o;
+}
+
+static const json_t *
+fact(const struct plan *p, const char *a, const char *b)
+{
+	return json_object_get(json_object_get(p->facts, a), b);
+}
+
+/* ---------------------------------------------------------------- */
+/* validation */
+
+static int
+check_name(const char *s, const char *extra)
+{
+	if (*s == '\0' || *s == '-')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+check_mode(const json_t *v)
+{
+	const char	*s = json_string_value(v);
+	size_t		 n;
+
+	if (v == NULL)
+		return 1;
+	if (s == NULL || (n = strlen(s)) < 3 || n > 4)
+		return 0;
+	return strspn(s, "01234567") == n;
+}
+
+static int
+check_path(const char *s)
+{
+	/* no newline (facts are line-based), no '\\' (sha256sum escapes) */
+	return s[0] == '/' && strstr(s, "/../") == NULL &&
+	    strchr(s, '\n') == NULL && strchr(s, '\\') == NULL &&
+	    strlen(s) < 4096;
+}
+
+#define WERR(...) do { r = vp_fail(cause, VP_ERR_INVALID, __VA_ARGS__); \
+	goto out; } while (0)
+
+static int
+check_list(const json_t *want, const char *key, const char *origin,
+    char **cause)
+{
+	const json_t *v = json_object_get(want, key);
+
+	if (v != NULL && !json_is_array(v))
+		return vp_fail(cause, VP_ERR_INVALID, "%s: %s: expected a "
+		    "list", origin, key);
+	return VP_OK;
+}
+
+int
+vp_host_want_check(const json_t *want, const char *origin, char **cause)
+{
+	static const char *const known[] = { "apt_repos", "packages",
+	    "groups", "users",
+	    "directories", "files", "lines", "sysctl", "authorized_keys",
+	    "services", "cron", "ufw", "timezone", "hostname", "hosts",
+	    "hosts_file", "secrets", NULL };
+	static const char *const lists[] = { "apt_repos", "groups", "users",
+	    "directories", "files", "lines", "authorized_keys", "services",
+	    "cron", "hosts", "secrets", NULL };
+	const json_t	*v, *o, *x;
+	const char	*k, *s;
+	size_t		 i, j;
+	regex_t		 re;
+	int		 r = VP_OK, found;
+
+	if (!json_is_object(want))
+		return vp_fail(cause, VP_ERR_INVALID, "%s: expected a JSON "
+		    "object", origin);
+	json_object_foreach((json_t *)want, k, v) {
+		found = 0;
+		for (i = 0; known[i] != NULL; i++)
+			found |= strcmp(known[i], k) == 0;
+		if (!found) {
+			s = vp_did_you_mean(k, known,
+			    sizeof(known) / sizeof(known[0]) - 1);
+			WERR("%s: key '%s': unknown key%s%s%s", origin, k,
+			    s ? " (did you mean '" : "", s ? s : "",
+			    s ? "'?)" : "");
+		}
+	}
+	for (i = 0; lists[i] != NULL; i++)
+		if ((r = check_list(want, lists[i], origin, cause)) != 0)
+			goto out;
+	json_array_foreach(json_object_get(want, "apt_repos"), i, v) {
+		if (!check_name(jstr(v, "name"), "._-"))
+			WERR("%s: apt_repos[%zu].name: bad name", origin, i);
+		s = jstr(v, "uri");
+		if ((strncmp(s, "https://", 8) != 0 && strncmp(s, "http://",
+		    7) != 0) || strpbrk(s, " \t\n") != NULL)
+			WERR("%s: apt_repos[%zu].uri: expected an http(s) URL",
+			    origin, i);
+		if (!check_name(jstr(v, "suite"), "._/-") ||
+		    !check_name(jstr_or(v, "components", "main"), " ._-") ||
+		    !check_name(jstr_or(v, "architectures", "x"), " _-"))
+			WERR("%s: apt_repos[%zu]: bad suite, components or "
+			    "architectures", origin, i);
+		if (strstr(jstr(v, "key"), "-----BEGIN PGP PUBLIC KEY BLOCK"
+		    "-----") == NULL)
+			WERR("%s: apt_repos[%zu].key: expected an ASCII-armored "
+			    "OpenPGP public key", origin, i);
+	}
+	if ((o = json_object_get(want, "packages")) != NULL) {
+		static const char *const pk[] = { "present", "absent" };
+
+		for (j = 0; j < 2; j++)
+			json_array_foreach(json_object_get(o, pk[j]), i, v)
+				if (!json_is_string(v) || !check_name(
+				    json_string_value(v), "+.-") ||
+				    isupper((unsigned char)
+				    json_string_value(v)[0]))
+					WERR("%s: packages.%s[%zu]: bad package "
+					    "name", origin, pk[j], i);
+	}
+	json_array_foreach(json_object_get(want, "groups"), i, v)
+		if (!check_name(jstr(v, "name"), "_.-"))
+			WERR("%s: groups[%zu].name: bad group name", origin, i);
+	json_array_foreach(json_object_get(want, "users"), i, v) {
+		if (!check_name(jstr(v, "name"), "_.-"))
+			WERR("%s: users[%zu].name: bad user name", origin, i);
+		json_array_foreach(json_object_get(v, "groups"), j, x)
+			if (!json_is_string(x) || !check_name(
+			    json_string_value(x), "_.-"))
+				WERR("%s: users[%zu].groups[%zu]: bad group "
+				    "name", origin, i, j);
+		if ((s = jstr_or(v, "home", NULL)) != NULL && !check_path(s))
+			WERR("%s: users[%zu].home: expected an absolute path",
+			    origin, i);
+		if ((s = jstr_or(v, "shell", NULL)) != NULL && !check_path(s))
+			WERR("%s: users[%zu].shell: expected an absolute "
+			    "path", origin, i);
+	}
+	{
+		static const char *const fl[] = { "directories", "files",
+		    "lines" };
+
+		for (j = 0; j < 3; j++)
+			json_array_foreach(json_object_get(want, fl[j]), i, v) {
+				if (!check_path(jstr(v, "path")))
+					WERR("%s: %s[%zu].path: expected an "
+					    "absolute path", origin, fl[j], i);
+				if (!check_mode(json_object_get(v, "mode")))
+					WERR("%s: %s[%zu].mode: expected an "
+					    "octal string like \"0644\"",
+					    origin, fl[j], i);
+				if (((s = jstr_or(v, "owner", NULL)) != NULL &&
+				    !check_name(s, "_.-")) ||
+				    ((s = jstr_or(v, "group", NULL)) != NULL &&
+				    !check_name(s, "_.-")))
+					WERR("%s: %s[%zu]: bad owner or group",
+					    origin, fl[j], i);
+			}
+	}
+	json_array_foreach(json_object_get(want, "files"), i, v)
+		if (!json_is_string(json_object_get(v, "content")))
+			WERR("%s: files[%zu].content: expected a string",
+			    origin, i);
+	json_array_foreach(json_object_get(want, "lines"), i, v) {
+		if (!json_is_string(json_object_get(v, "line")) ||
+		    strchr(jstr(v, "line"), '\n') != NULL)
+			WERR("%s: lines[%zu].line: expected one line of text",
+			    origin, i);
+		s = jstr_or(v, "state", "present");
+		if (strcmp(s, "present") != 0 && strcmp(s, "absent") != 0)
+			WERR("%s: lines[%zu].state: expected \"present\" or "
+			    "\"absent\"", origin, i);
+		if ((s = jstr_or(v, "regexp", NULL)) != NULL) {
+			if (regcomp(&re, s, REG_EXTENDED | REG_NOSUB) != 0)
+				WERR("%s: lines[%zu].regexp: not a valid "
+				    "extended regular expression", origin, i);
+			regfree(&re);
+		}
+	}
+	if ((o = json_object_get(want, "sysctl")) != NULL) {
+		if (!check_path(jstr(o, "file")))
+			WERR("%s: sysctl.file: expected an absolute path",
+			    origin);
+		if (!json_is_object(json_object_get(o, "values")))
+			WERR("%s: sysctl.values: expected an object", origin);
+		json_object_foreach(json_object_get(o, "values"), k, x) {
+			if (!check_name(k, "._-") || strstr(k, "..") != NULL)
+				WERR("%s: sysctl.values: key '%s': bad sysctl "
+				    "name", origin, k);
+			if (!json_is_string(x) || strchr(json_string_value(x),
+			    '\n') != NULL)
+				WERR("%s: sysctl.values: key '%s': expected a "
+				    "string", origin, k);
+		}
+	}
+	json_array_foreach(json_object_get(want, "authorized_keys"), i, v) {
+		if (!check_name(jstr(v, "user"), "_.-"))
+			WERR("%s: authorized_keys[%zu].user: bad user name",
+			    origin, i);
+		s = jstr(v, "key");
+		if (strncmp(s, "ssh-", 4) != 0 && strncmp(s, "ecdsa-", 6) != 0 &&
+		    strncmp(s, "sk-", 3) != 0)
+			WERR("%s: authorized_keys[%zu].key: expected an "
+			    "OpenSSH public key", origin, i);
+		if (strchr(s, '\n') != NULL || strchr(s, ' ') == NULL)
+			WERR("%s: authorized_keys[%zu].key: expected one key "
+			    "line", origin, i);
+	}
+	json_array_foreach(json_object_get(want, "services"), i, v) {
+		if (!check_name(jstr(v, "name"), "_.@-"))
+			WERR("%s: services[%zu].name: bad service name",
+			    origin, i);
+		if (check_list(v, "restart_on", origin, cause) != 0)
+			WERR("%s: services[%zu].restart_on: expected a list of "
+			    "paths", origin, i);
+	}
+	json_array_foreach(json_object_get(want, "cron"), i, v) {
+		if (*jstr(v, "name") == '\0' || strchr(jstr(v, "name"),
+		    '\n') != NULL)
+			WERR("%s: cron[%zu].name: expected a one-line name",
+			    origin, i);
+		if (!check_name(jstr_or(v, "user", "root"), "_.-"))
+			WERR("%s: cron[%zu].user: bad user name", origin, i);
+		s = jstr(v, "schedule");
+		{
+			size_t	nf = 0;
+			int	inw = 0;
+
+			for (; *s; s++) {
+				if (isspace((unsigned char)*s))
+					inw = 0;
+				else if (!inw) {
+					inw = 1;
+					nf++;
+				}
+			}
+			if (!(nf == 5 || (nf == 1 && jstr(v, "schedule")[0] ==
+			    '@')) || strchr(jstr(v, "schedule"), '\n'))
+				WERR("%s: cron[%zu].schedule: expected 5 "
+				    "fields or @keyword", origin, i);
+		}
+		if (*jstr(v, "job") == '\0' || strchr(jstr(v, "job"), '\n'))
+			WERR("%s: cron[%zu].job: expected a one-line command",
+			    origin, i);
+	}
+	if ((v = json_object_get(want, "timezone")) != NULL &&
+	    (!json_is_string(v) || !check_name(json_string_value(v),
+	    "/_+-") || strstr(json_string_value(v), "..") != NULL))
+		WERR("%s: timezone: expected a zone name like "
+		    "\"Europe/Paris\"", origin);
+	if ((v = json_object_get(want, "hostname")) != NULL &&
+	    (!json_is_string(v) || !check_name(json_string_value(v), ".-")))
+		WERR("%s: hostname: bad host name", origin);
+	json_array_foreach(json_object_get(want, "hosts"), i, v) {
+		if (!check_name(jstr(v, "ip"), ".:"))
+			WERR("%s: hosts[%zu].ip: bad address", origin, i);
+		if (json_array_size(json_object_get(v, "names")) == 0)
+			WERR("%s: hosts[%zu].names: expected a list of names",
+			    origin, i);
+		json_array_foreach(json_object_get(v, "names"), j, x)
+			if (!json_is_string(x) || !check_name(
+			    json_string_value(x), ".-"))
+				WERR("%s: hosts[%zu].names[%zu]: bad name",
+				    origin, i, j);
+	}
+	if ((o = json_object_get(want, "ufw")) != NULL) {
+		s = jstr_or(o, "default_incoming", "deny");
+		if (strcmp(s, "deny") && strcmp(s, "allow") && strcmp(s,
+		    "reject"))
+			WERR("%s: ufw.default_incoming: expected deny, allow "
+			    "or reject", origin);
+		json_array_foreach(json_object_get(o, "rules"), i, v) {
+			s = jstr_or(v, "action", "allow");
+			if (strcmp(s, "allow") && strcmp(s, "deny") &&
+			    strcmp(s, "limit") && strcmp(s, "reject"))
+				WERR("%s: ufw.rules[%zu].action: expected "
+				    "allow, deny, limit or reject", origin, i);
+			s = jstr_or(v, "proto", "tcp");
+			if (strcmp(s, "tcp") && strcmp(s, "udp") &&
+			    strcmp(s, "any"))
+				WERR("%s: ufw.rules[%zu].proto: expected tcp, "
+				    "udp or any", origin, i);
+			if (!check_name(jstr(v, "port"), ":"))
+				WERR("%s: ufw.rules[%zu].port: expected a port "
+				    "or range like \"60000:61000\"", origin, i);
+			if (!check_name(jstr_or(v, "from", "any"), ".:/"))
+				WERR("%s: ufw.rules[%zu].from: expected an "
+				    "address, a CIDR or \"any\"", origin, i);
+		}
+	}
+ out:
+	return r;
+}
+
+/* ---------------------------------------------------------------- */
+/* files */
+
+static char *
+mode_str(const json_t *v, const char *def)
+{
+	const char	*s = json_string_value(v);
+	char		 m[8];
+
+	if (s == NULL)
+		return def ? strdup(def) : NULL;
+	snprintf(m, sizeof(m), "%04lo", strtoul(s, NULL, 8));
+	return strdup(m);
+}
+
+static int
+is_secret(const struct plan *p, const char *content)
+{
+	const json_t	*v;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(p->want, "secrets"), i, v)
+		if (json_is_string(v) && strlen(json_string_value(v)) >= 4 &&
+		    strstr(content, json_string_value(v)) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * Plan one file: desired content (NULL: metadata only), mode/owner/group
+ * (NULL: keep; for a new file mode defaults to 0644).
+ */
+static int
+plan_file(struct plan *p, const char *source, const char *path,
+    const char *content, const char *mode, const char *owner,
+    const char *group, int secret)
+{
+	const json_t	*f = fact(p, "files", path);
+	json_t		*op, *changes = json_array();
+	struct vp_buf	 diff = VP_BUF_INIT(16u << 20);
+	const char	*cur = NULL, *action;
+	char		 sha[65];
+	int		 r = VP_OK, create = f == NULL;
+
+	if (f != NULL && strcmp(jstr(f, "type"), "file") != 0) {
+		json_decref(changes);
+		return vp_fail(p->cause, VP_ERR_REFUSED, "'%s' exists and is a "
+		    "%s, not a file", path, jstr(f, "type"));
+	}
+	if (content != NULL) {
+		vp_host_sha256(content, strlen(content), sha);
+		if (create || strcmp(jstr(f, "sha256"), sha) != 0) {
+			json_array_append_new(changes, json_string("content"));
+			cur = create ? "" : jstr_or(f, "content", NULL);
+			if (secret || is_secret(p, content))
+				BUF(p, vp_buf_adds(&diff,
+				    "(content hidden: secret)\n"));
+			else if (strlen(content) > DIFF_MAX_BYTES ||
+			    (cur != NULL && strlen(cur) > DIFF_MAX_BYTES))
+				BUF(p, vp_buf_addf(&diff, "(%zu bytes, new "
+				    "sha256 %s: too large to diff)\n",
+				    strlen(content), sha));
+			else if (cur == NULL)
+				vp_buf_addf(&diff, "(current content not "
+				    "available: binary or too large; new "
+				    "sha256 %s)\n", sha);
+			else
+				r = vp_host_diff(cur, content, path, &diff);
+			if (r != 0)
+				goto out;
+		}
+	}
+	if (create && mode == NULL)
+		mode = "0644";
+	if (!create) {
+		if (mode && strcmp(jstr(f, "mode"), mode) != 0)
+			json_array_append_new(changes, json_string("mode"));
+		if (owner && strcmp(jstr(f, "owner"), owner) != 0)
+			json_array_append_new(changes, json_string("owner"));
+		if (group && strcmp(jstr(f, "group"), group) != 0)
+			json_array_append_new(changes, json_string("group"));
+	}
+	action = create ? "create" : json_array_size(changes) ? "update" :
+	    "noop";
+	if (strcmp(action, "noop") == 0)
+		op = op_add(p, "file", path, action, "already correct");
+	else if (create)
+		op = op_add(p, "file", path, action, "does not exist");
+	else {
+		struct vp_buf	w = VP_BUF_INIT(4096);
+		json_t		*c;
+		size_t		 i;
+
+		/* "content and mode differ: mode 0644 -> 0600" */
+		json_array_foreach(changes, i, c)
+			BUF(p, vp_buf_addf(&w, "%s%s", i == 0 ? "" : i + 1 ==
+			    json_array_size(changes) ? " and " : ", ",
+			    json_string_value(c)));
+		BUF(p, vp_buf_adds(&w, json_array_size(changes) == 1 ?
+		    " differs" : " differ"));
+		if (mode && strcmp(jstr(f, "mode"), mode) != 0)
+			BUF(p, vp_buf_addf(&w, ": mode %s -> %s",
+			    jstr(f, "mode"), mode));
+		if (owner && strcmp(jstr(f, "owner"), owner) != 0)
+			BUF(p, vp_buf_addf(&w, ": owner %s -> %s",
+			    jstr(f, "owner"), owner));
+		op = op_add(p, "file", path, action, "%s", w.buf);
+		vp_buf_release(&w);
+	}
+	json_object_set_new(op, "source", json_string(source));
+	if (strcmp(action, "noop") != 0) {
+		json_object_set(op, "changes", changes);
+		if (mode)
+			json_object_set_new(op, "mode", json_string(mode));
+		if (owner)
+			json_object_set_new(op, "owner", json_string(owner));
+		if (group)
+			json_object_set_new(op, "group", json_string(group));
+		if (content != NULL && (create || strcmp(jstr(f, "sha256"),
+		    sha) != 0)) {
+			json_object_set_new(op, "content", json_string(content));
+			json_object_set_new(op, "before", json_string(create ?
+			    "absent" : jstr(f, "sha256")));
+			json_object_set_new(op, "diff", json_string(diff.buf));
+		}
+		if (secret)
+			json_object_set_new(op, "secret", json_true());
+	}
+ out:
+	json_decref(changes);
+	vp_buf_release_secure(&diff);
+	return r;
+}
+
+static int
+plan_dir(struct plan *p, const char *path, const char *mode,
+    const char *owner, const char *group)
+{
+	const json_t	*f = fact(p, "files", path);
+	json_t		*op, *changes;
+
+	if (f == NULL) {
+		op = op_add(p, "directory", path, "create", "does not exist");
+		json_object_set_new(op, "mode", json_string(mode ? mode :
+		    "0755"));
+		if (owner)
+			json_object_set_new(op, "owner", json_string(owner));
+		if (group)
+			json_object_set_new(op, "group", json_string(group));
+		return VP_OK;
+	}
+	if (strcmp(jstr(f, "type"), "directory") != 0)
+		return vp_fail(p->cause, VP_ERR_REFUSED, "'%s' exists and is a "
+		    "%s, not a directory", path, jstr(f, "type"));
+	changes = json_array();
+	if (mode && strcmp(jstr(f, "mode"), mode) != 0)
+		json_array_append_new(changes, json_string("mode"));
+	if (owner && strcmp(jstr(f, "owner"), owner) != 0)
+		json_array_append_new(changes, json_string("owner"));
+	if (group && strcmp(jstr(f, "group"), group) != 0)
+		json_array_append_new(changes, json_string("group"));
+	if (json_array_size(changes) == 0) {
+		op_add(p, "directory", path, "noop", "already correct");
+		json_decref(changes);
+		return VP_OK;
+	}
+	op = op_add(p, "directory", path, "update", "%s%s%s differ%s",
+	    json_string_value(json_array_get(changes, 0)),
+	    json_array_size(changes) > 1 ? ", " : "",
+	    json_array_size(changes) > 1 ? json_string_value(
+	    json_array_get(changes, 1)) : "",
+	    json_array_size(changes) == 1 ? "s" : "");
+	json_object_set_new(op, "changes", changes);
+	if (mode)
+		json_object_set_new(op, "mode", json_string(mode));
+	if (owner)
+		json_object_set_new(op, "owner", json_string(owner));
+	if (group)
+		json_object_set_new(op, "group", json_string(group));
+	return VP_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* line-in-file, /etc/hosts */
+
+struct text {
+	char	**l;	/* lines without '\n' */
+	size_t	  n;
+};
+
+static int
+text_split(const char *s, struct text *t)
+{
+	const char	*e;
+
+	t->l = NULL;
+	t->n = 0;
+	while (*s != '\0') {
+		char **nl = realloc(t->l, (t->n + 1) * sizeof(*t->l));
+
+		if (nl == NULL)
+			return VP_ERR_NOMEM;
+		t->l = nl;
+		e = strchr(s, '\n');
+		if ((t->l[t->n] = strndup(s, e ? (size_t)(e - s) :
+		    strlen(s))) == NULL)
+			return VP_ERR_NOMEM;
+		t->n++;
+		s = e ? e + 1 : s + strlen(s);
+	}
+	return VP_OK;
+}
+
+static void
+text_free(struct text *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->l[i]);
+	free(t->l);
+	t->l = NULL;
+	t->n = 0;
+}
+
+static char *
+text_join(const struct text *t)
+{
+	struct vp_buf	b = VP_BUF_INIT(64u << 20);
+	size_t		i;
+
+	for (i = 0; i < t->n; i++)
+		if (vp_buf_adds(&b, t->l[i]) != 0 || vp_buf_addc(&b, '\n') != 0)
+			return NULL;
+	return vp_buf_detach(&b, NULL);
+}
+
+/*
+ * Apply one line rule to t.  Returns the info action ("noop", "add",
+ * "replace", "remove") via *action.
+ */
+static int
+line_apply(struct text *t, const char *line, const char *regexp,
+    int present, const char **action)
+{
+	regex_t	 re;
+	size_t	 i, last = (size_t)-1, exact = (size_t)-1, o;
+	int	 match;
+
+	if (regexp && regcomp(&re, regexp, REG_EXTENDED | REG_NOSUB) != 0)
+		return VP_ERR_INVALID;
+	for (i = 0; i < t->n; i++) {
+		if (strcmp(t->l[i], line) == 0)
+			exact = i;
+		if (regexp && regexec(&re, t->l[i], 0, NULL, 0) == 0)
+			last = i;
+	}
+	*action = "noop";
+	if (present) {
+		if (last != (size_t)-1) {
+			if (strcmp(t->l[last], line) != 0) {
+				char *d = strdup(line);
+
+				if (d == NULL)
+					goto nomem;
+				free(t->l[last]);
+				t->l[last] = d;
+				*action = "replace";
+			}
+		} else if (exact == (size_t)-1) {
+			char **nl = realloc(t->l, (t->n + 1) * sizeof(*t->l));
+
+			if (nl == NULL)
+				goto nomem;
+			t->l = nl;
+			if ((t->l[t->n] = strdup(line)) == NULL)
+				goto nomem;
+			t->n++;
+			*action = "add";
+		}
+	} else {
+		for (i = o = 0; i < t->n; i++) {
+			match = regexp ? regexec(&re, t->l[i], 0, NULL, 0) == 0 :
+			    strcmp(t->l[i], line) == 0;
+			if (match) {
+				free(t->l[i]);
+				*action = "remove";
+			} else
+				t->l[o++] = t->l[i];
+		}
+		t->n = o;
+	}
+	if (regexp)
+		regfree(&re);
+	return VP_OK;
+ nomem:
+	if (regexp)
+		regfree(&re);
+	return VP_ERR_NOMEM;
+}
+
+/* All rules (lines, then hosts entries) for one path, as one file op. */
+static int
+plan_lines_for(struct plan *p, const char *path)
+{
+	const json_t	*f = fact(p, "files", path), *v, *x;
+	struct text	 t = { NULL, 0 };
+	struct vp_buf	 re = VP_BUF_INIT(4096), ln = VP_BUF_INIT(4096);
+	const char	*action, *mode = NULL, *owner = NULL, *group = NULL;
+	char		*content = NULL;
+	size_t		 i, j;
+	int		 r = VP_OK, create = 0;
+
+	if (f != NULL && json_object_get(f, "content") == NULL)
+		return vp_fail(p->cause, VP_ERR_REFUSED, "'%s': cannot edit "
+		    "lines (binary, too large or not a file)", path);
+	if ((r = text_split(f ? jstr(f, "content") : "", &t)) != 0)
+		goto out;
+	json_array_foreach(json_object_get(p->want, "lines"), i, v) {
+		if (strcmp(jstr(v, "path"), path) != 0)
+			continue;
+		if (f == NULL && !jbool_or(v, "create", 0)) {
+			r = vp_fail(p->cause, VP_ERR_REFUSED, "'%s' does not "
+			    "exist (set \"create\": true to create it)", path);
+			goto out;
+		}
+		create |= f == NULL;
+		mode = jstr_or(v, "mode", mode);
+		owner = jstr_or(v, "owner", owner);
+		group = jstr_or(v, "group", group);
+		if ((r = line_apply(&t, jstr(v, "line"), jstr_or(v, "regexp",
+		    NULL), strcmp(jstr_or(v, "state", "present"), "present") ==
+		    0, &action)) != 0)
+			goto out;
+		op_add(p, "line", path, action, "%s", jstr(v, "line"));
+		json_object_set_new(json_array_get(p->ops,
+		    json_array_size(p->ops) - 1), "info", json_true());
+	}
+	if (strcmp(path, host_hosts_file(p->want)) == 0)
+		json_array_foreach(json_object_get(p->want, "hosts"), i, v) {
+			vp_buf_reset(&re);
+			vp_buf_reset(&ln);
+			BUF(p, vp_buf_adds(&re, "^"));
+			for (x = json_object_get(v, "ip"), j = 0;
+			    json_string_value(x)[j]; j++) {
+				char c = json_string_value(x)[j];
+
+				if (c == '.')
+					BUF(p, vp_buf_adds(&re, "\\."));
+				else
+					BUF(p, vp_buf_addc(&re, c));
+			}
+			BUF(p, vp_buf_adds(&re, "[[:space:]]"));
+			BUF(p, vp_buf_adds(&ln, jstr(v, "ip")));
+			json_array_foreach(json_object_get(v, "names"), j, x)
+				BUF(p, vp_buf_addf(&ln, " %s",
+				    json_string_value(x)));
+			if ((r = line_apply(&t, ln.buf, re.buf, 1, &action)) !=
+			    0)
+				goto out;
+			op_add(p, "hosts", jstr(v, "ip"), action, "%s", ln.buf);
+			json_object_set_new(json_array_get(p->ops,
+			    json_array_size(p->ops) - 1), "info", json_true());
+		}
+	if ((content = text_join(&t)) == NULL) {
+		r = VP_ERR_NOMEM;
+		goto out;
+	}
+	if (f == NULL && !create && t.n == 0)
+		goto out;
+	r = plan_file(p, "lines", path, content, create ? (mode ? mode :
+	    "0644") : NULL, owner, group, 0);
+ out:
+	if (r == VP_ERR_NOMEM)
+		vp_fail(p->cause, r, "out of memory");
+	text_free(&t);
+	free(content);
+	vp_buf_release(&re);
+	vp_buf_release(&ln);
+	return r;
+}
+
+static int
+plan_lines(struct plan *p)
+{
+	const json_t	*v, *w;
+	size_t		 i, j;
+	int		 r, seen;
+
+	json_array_foreach(json_object_get(p->want, "lines"), i, v) {
+		seen = 0;
+		for (j = 0; j < i && !seen; j++) {
+			w = json_array_get(json_object_get(p->want, "lines"), j);
+			seen = strcmp(jstr(w, "path"), jstr(v, "path")) == 0;
+		}
+		if (!seen && (r = plan_lines_for(p, jstr(v, "path"))) != 0)
+			return r;
+	}
+	if (json_array_size(json_object_get(p->want, "hosts")) > 0) {
+		seen = 0;
+		json_array_foreach(json_object_get(p->want, "lines"), i, v)
+			seen |= strcmp(jstr(v, "path"),
+			    host_hosts_file(p->want)) == 0;
+		if (!seen && (r = plan_lines_for(p,
+		    host_hosts_file(p->want))) != 0)
+			return r;
+	}
+	return VP_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* apt repositories, packages, groups, users */
+
+/*
+ * Each repository: its key in /etc/apt/keyrings/NAME.asc and a deb822
+ * source /etc/apt/sources.list.d/NAME.sources with Signed-By; when
+ * either changes, an "apt-update" op runs before any install.
+ */
+static int
+plan_apt_repos(struct plan *p)
+{
+	const json_t	*v;
+	struct vp_buf	 src = VP_BUF_INIT(64u << 10);
+	char		*key = NULL, *list = NULL;
+	size_t		 i, before;
+	int		 r = VP_OK, changed = 0;
+
+	json_array_foreach(json_object_get(p->want, "apt_repos"), i, v) {
+		free(key);
+		free(list);
+		list = NULL;
+		if (asprintf(&key, "/etc/apt/keyrings/%s.asc", jstr(v,
+		    "name")) < 0 || asprintf(&list,
+		    "/etc/apt/sources.list.d/%s.sources", jstr(v, "name")) < 0) {
+			key = list = NULL;
+			r = vp_fail(p->cause, VP_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		vp_buf_reset(&src);
+		BUF(p, vp_buf_addf(&src, "# managed by vpai: do not edit\n"
+		    "Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\n",
+		    jstr(v, "uri"), jstr(v, "suite"), jstr_or(v, "components",
+		    "main")));
+		if (json_object_get(v, "architectures") != NULL)
+			BUF(p, vp_buf_addf(&src, "Architectures: %s\n",
+			    jstr(v, "architectures")));
+		BUF(p, vp_buf_addf(&src, "Signed-By: %s\n", key));
+		before = vp_host_plan_changes(p->ops);
+		if ((r = plan_file(p, "apt_repos", key, jstr(v, "key"), "0644",
+		    "root", "root", 0)) != 0 ||
+		    (r = plan_file(p, "apt_repos", list, src.buf, "0644",
+		    "root", "root", 0)) != 0)
+			goto out;
+		changed |= vp_host_plan_changes(p->ops) > before;
+	}
+	if (changed)
+		op_add(p, "apt-update", "package lists", "update", "a "
+		    "repository changes");
+ out:
+	free(key);
+	free(list);
+	vp_buf_release(&src);
+	return r;
+}
+
+static int
+plan_packages(struct plan *p)
+{
+	const json_t	*o = json_object_get(p->want, "packages"), *v, *f;
+	const char	*n, *st;
+	json_t		*op;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(o, "present"), i, v) {
+		n = json_string_value(v);
+		f = fact(p, "packages", n);
+		st = jstr(f, "status");
+		if (strcmp(st, "ii") == 0)
+			op_add(p, "apt", n, "noop", "installed (%s)",
+			    jstr(f, "version"));
+		else {
+			op = op_add(p, "apt", n, "install", "%s", f ?
+			    "not fully installed" : "not installed");
+			(void)op;
+		}
+	}
+	json_array_foreach(json_object_get(o, "absent"), i, v) {
+		n = json_string_value(v);
+		f = fact(p, "packages", n);
+		st = jstr(f, "status");
+		if (f == NULL || st[1] == 'n' || st[1] == 'c')
+			op_add(p, "apt", n, "noop", "not installed");
+		else
+			op_add(p, "apt", n, "remove", "installed (%s)",
+			    jstr(f, "version"));
+	}
+	return VP_OK;
+}
+
+static int
+plan_groups(struct plan *p)
+{
+	const json_t	*v, *f;
+	json_t		*op;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(p->want, "groups"), i, v) {
+		f = fact(p, "groups", jstr(v, "name"));
+		if (f != NULL) {
+			if (json_object_get(v, "gid") != NULL &&
+			    json_integer_value(json_object_get(v, "gid")) !=
+			    json_integer_value(json_object_get(f, "gid")))
+				return vp_fail(p->cause, VP_ERR_REFUSED,
+				    "group '%s' exists with gid %lld, not "
+				    "%lld: vpai does not renumber groups",
+				    jstr(v, "name"), json_integer_value(
+				    json_object_get(f, "gid")),
+				    json_integer_value(json_object_get(v,
+				    "gid")));
+			op_add(p, "group", jstr(v, "name"), "noop",
+			    "exists (gid %lld)", json_integer_value(
+			    json_object_get(f, "gid")));
+			continue;
+		}
+		op = op_add(p, "group", jstr(v, "name"), "create",
+		    "does not exist");
+		if (json_object_get(v, "gid"))
+			json_object_set(op, "gid", json_object_get(v, "gid"));
+		if (jbool_or(v, "system", 0))
+			json_object_set_new(op, "system", json_true());
+	}
+	return VP_OK;
+}
+
+static int
+has_word(const json_t *arr, const char *w)
+{
+	const json_t	*v;
+	size_t		 i;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), w) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+plan_users(struct plan *p)
+{
+	const json_t	*v, *f, *g;
+	json_t		*op, *add, *changes;
+	size_t		 i, j;
+
+	json_array_foreach(json_object_get(p->want, "users"), i, v) {
+		f = fact(p, "users", jstr(v, "name"));
+		if (f == NULL) {
+			op = op_add(p, "user", jstr(v, "name"), "create",
+			    "does not exist");
+			if (json_object_get(v, "groups"))
+				json_object_set(op, "groups", json_object_get(v,
+				    "groups"));
+			if (json_object_get(v, "home"))
+				json_object_set(op, "home", json_object_get(v,
+				    "home"));
+			if (json_object_get(v, "shell"))
+				json_object_set(op, "shell", json_object_get(v,
+				    "shell"));
+			if (json_object_get(v, "uid"))
+				json_object_set(op, "uid", json_object_get(v,
+				    "uid"));
+			if (jbool_or(v, "system", 0))
+				json_object_set_new(op, "system", json_true());
+			continue;
+		}
+		changes = json_array();
+		add = json_array();
+		if (json_object_get(v, "shell") && strcmp(jstr(v, "shell"),
+		    jstr(f, "shell")) != 0)
+			json_array_append_new(changes, json_string("shell"));
+		if (json_object_get(v, "home") && strcmp(jstr(v, "home"),
+		    jstr(f, "home")) != 0)
+			json_array_append_new(changes, json_string("home"));
+		json_array_foreach(json_object_get(v, "groups"), j, g)
+			if (!has_word(json_object_get(f, "groups"),
+			    json_string_value(g)))
+				json_array_append_new(add, json_string(
+				    json_string_value(g)));
+		if (json_array_size(add) > 0)
+			json_array_append_new(changes, json_string("groups"));
+		if (json_array_size(changes) == 0) {
+			op_add(p, "user", jstr(v, "name"), "noop", "exists "
+			    "(uid %lld)", json_integer_value(json_object_get(f,
+			    "uid")));
+			json_decref(changes);
+			json_decref(add);
+			continue;
+		}
+		op = op_add(p, "user", jstr(v, "name"), "update", "%s differ",
+		    json_string_value(json_array_get(changes, 0)));
+		json_object_set_new(op, "changes", changes);
+		if (json_array_size(add) > 0)
+			json_object_set(op, "groups", add);
+		json_decref(add);
+		if (json_object_get(v, "shell"))
+			json_object_set(op, "shell", json_object_get(v,
+			    "shell"));
+		if (json_object_get(v, "home"))
+			json_object_set(op, "home", json_object_get(v, "home"));
+	}
+	return VP_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* directories, files, sysctl, authorized keys */
+
+static int
+plan_dirs(struct plan *p)
+{
+	const json_t	*v;
+	char		*m;
+	size_t		 i;
+	int		 r;
+
+	json_array_foreach(json_object_get(p->want, "directories"), i, v) {
+		m = mode_str(json_object_get(v, "mode"), NULL);
+		r = plan_dir(p, jstr(v, "path"), m, jstr_or(v, "owner", NULL),
+		    jstr_or(v, "group", NULL));
+		free(m);
+		if (r != 0)
+			return r;
+	}
+	return VP_OK;
+}
+
+static int
+plan_files(struct plan *p)
+{
+	const json_t	*v, *w;
+	char		*m;
+	size_t		 i, j;
+	int		 r;
+
+	json_array_foreach(json_object_get(p->want, "files"), i, v) {
+		json_array_foreach(json_object_get(p->want, "lines"), j, w)
+			if (strcmp(jstr(w, "path"), jstr(v, "path")) == 0)
+				return vp_fail(p->cause, VP_ERR_INVALID,
+				    "'%s' is both a managed file and edited "
+				    "by lines", jstr(v, "path"));
+		m = mode_str(json_object_get(v, "mode"), NULL);
+		r = plan_file(p, "file", jstr(v, "path"), jstr(v, "content"),
+		    m, jstr_or(v, "owner", NULL), jstr_or(v, "group", NULL),
+		    jbool_or(v, "secret", 0));
+		free(m);
+		if (r != 0)
+			return r;
+	}
+	return plan_lines(p);
+}
+
+static int
+keycmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+plan_sysctl(struct plan *p)
+{
+	const json_t	*o = json_object_get(p->want, "sysctl"), *v;
+	struct vp_buf	 c = VP_BUF_INIT(1u << 20);
+	const char	*k, **keys = NULL, *live;
+	json_t		*op;
+	size_t		 n = 0, i;
+	int		 r;
+
+	if (o == NULL)
+		return VP_OK;
+	if ((keys = calloc(json_object_size(json_object_get(o, "values")) + 1,
+	    sizeof(*keys))) == NULL)
+		return vp_fail(p->cause, VP_ERR_NOMEM, "out of memory");
+	json_object_foreach((json_t *)json_object_get(o, "values"), k, v)
+		keys[n++] = k;
+	qsort(keys, n, sizeof(*keys), keycmp);
+	BUF(p, vp_buf_adds(&c, "# managed by vpai: do not edit\n"));
+	for (i = 0; i < n; i++)
+		BUF(p, vp_buf_addf(&c, "%s = %s\n", keys[i],
+		    jstr(json_object_get(o, "values"), keys[i])));
+	r = plan_file(p, "sysctl", jstr(o, "file"), c.buf, "0644", "root",
+	    "root", 0);
+	for (i = 0; r == 0 && i < n; i++) {
+		v = json_object_get(json_object_get(o, "values"), keys[i]);
+		live = json_string_value(fact(p, "sysctl", keys[i]));
+		if (!jbool_or(o, "live", 1))
+			op_add(p, "sysctl", keys[i], "noop", "persisted only "
+			    "(live: false)");
+		else if (live != NULL && strcmp(live, json_string_value(v)) ==
+		    0)
+			op_add(p, "sysctl", keys[i], "noop", "live value is %s",
+			    live);
+		else {
+			op = op_add(p, "sysctl", keys[i], "set", "live value "
+			    "is %s", live ? live : "unknown");
+			json_object_set_new(op, "value", json_string(
+			    json_string_value(v)));
+		}
+	}
+	free(keys);
+	vp_buf_release(&c);
+	return r;
+}
+
+/* "type base64" of a key line, to compare keys whatever their comment. */
+static size_t
+key_core(const char *s)
+{
+	const char *sp = strchr(s, ' ');
+
+	if (sp == NULL)
+		return strlen(s);
+	sp += strcspn(sp + 1, " ") + 1;
+	return (size_t)(sp - s);
+}
+
+static int
+plan_akeys(struct plan *p)
+{
+	const json_t	*v, *w, *fa, *fu, *ff;
+	struct text	 t = { NULL, 0 };
+	const char	*user, *home, *key;
+	char		*content = NULL, *path = NULL, *dir = NULL;
+	size_t		 i, j, l, kc;
+	int		 r = VP_OK, seen, have;
+
+	json_array_foreach(json_object_get(p->want, "authorized_keys"), i, v) {
+		user = jstr(v, "user");
+		seen = 0;
+		for (j = 0; j < i && !seen; j++) {
+			w = json_array_get(json_object_get(p->want,
+			    "authorized_keys"), j);
+			seen = strcmp(jstr(w, "user"), user) == 0;
+		}
+		if (seen)
+			continue;
+		fa = fact(p, "authorized_keys", user);
+		fu = fact(p, "users", user);
+		home = fa ? jstr(fa, "home") : fu ? jstr(fu, "home") : NULL;
+		if (home == NULL)
+			json_array_foreach(json_object_get(p->want, "users"),
+			    j, w)
+				if (strcmp(jstr(w, "name"), user) == 0)
+					home = jstr_or(w, "home", NULL);
+		if (home == NULL && strcmp(user, "root") == 0)
+			home = "/root";
+		if (home == NULL) {
+			if ((dir = NULL, asprintf(&dir, "/home/%s", user)) < 0)
+				goto nomem;
+			home = dir;
+		}
+		ff = json_object_get(fa, "file");
+		if (ff != NULL && json_object_get(ff, "content") == NULL) {
+			r = vp_fail(p->cause, VP_ERR_REFUSED, "'%s/.ssh/"
+			    "authorized_keys' is not a readable text file",
+			    home);
+			goto out;
+		}
+		if ((r = text_split(ff ? jstr(ff, "content") : "", &t)) != 0)
+			goto nomem;
+		json_array_foreach(json_object_get(p->want,
+		    "authorized_keys"), j, w) {
+			if (strcmp(jstr(w, "user"), user) != 0)
+				continue;
+			key = jstr(w, "key");
+			kc = key_core(key);
+			have = 0;
+			for (l = 0; l < t.n && !have; l++)
+				have = key_core(t.l[l]) == kc &&
+				    strncmp(t.l[l], key, kc) == 0;
+			if (!have) {
+				char **nl = realloc(t.l, (t.n + 1) *
+				    sizeof(*t.l));
+
+				if (nl == NULL)
+					goto nomem;
+				t.l = nl;
+				if ((t.l[t.n] = strdup(key)) == NULL)
+					goto nomem;
+				t.n++;
+			}
+			op_add(p, "authorized_key", user, have ? "noop" : "add",
+			    "%.*s...", (int)(kc > 40 ? 40 : kc), key);
+			json_object_set_new(json_array_get(p->ops,
+			    json_array_size(p->ops) - 1), "info", json_true());
+		}
+		free(path);
+		path = NULL;
+		if (asprintf(&path, "%s/.ssh", home) < 0)
+			goto nomem;
+		if (json_object_get(fa, "dir") != NULL)
+			json_object_set(json_object_get(p->facts, "files"),
+			    path, json_object_get(fa, "dir"));
+		if ((r = plan_dir(p, path, "0700", user, NULL)) != 0)
+			goto out;
+		free(path);
+		if (asprintf(&path, "%s/.ssh/authorized_keys", home) < 0) {
+			path = NULL;
+			goto nomem;
+		}
+		if ((content = text_join(&t)) == NULL)
+			goto nomem;
+		/* the file fact lives under authorized_keys: copy it over */
+		if (ff != NULL)
+			json_object_set(json_object_get(p->facts, "files"),
+			    path, (json_t *)ff);
+		if ((r = plan_file(p, "authorized_keys", path, content, "0600",
+		    user, NULL, 0)) != 0)
+			goto out;
+		free(content);
+		content = NULL;
+		free(dir);
+		dir = NULL;
+		text_free(&t);
+	}
+	goto out;
+ nomem:
+	r = vp_fail(p->cause, VP_ERR_NOMEM, "out of memory");
+ out:
+	text_free(&t);
+	free(content);
+	free(path);
+	free(dir);
+	return r;
+}
+
+/* ---------------------------------------------------------------- */
+/* cron, timezone, hostname, services, ufw */
+
+static int
+plan_cron(struct plan *p)
+{
+	const json_t	*v, *w, *f;
+	struct text	 t = { NULL, 0 };
+	struct vp_buf	 mark = VP_BUF_INIT(4096), job = VP_BUF_INIT(8192);
+	const char	*user, *action;
+	char		*content = NULL;
+	size_t		 i, j, l;
+	json_t		*op;
+	int		 r = VP_OK, seen, found;
+
+	json_array_foreach(json_object_get(p->want, "cron"), i, v) {
+		user = jstr_or(v, "user", "root");
+		seen = 0;
+		for (j = 0; j < i && !seen; j++) {
+			w = json_array_get(json_object_get(p->want, "cron"), j);
+			seen = strcmp(jstr_or(w, "user", "root"), user) == 0;
+		}
+		if (seen)
+			continue;
+		f = fact(p, "crontabs", user);
+		if ((r = text_split(json_is_string(f) ? json_string_value(f) :
+		    "", &t)) != 0)
+			goto out;
+		json_array_foreach(json_object_get(p->want, "cron"), j, w) {
+			if (strcmp(jstr_or(w, "user", "root"), user) != 0)
+				continue;
+			vp_buf_reset(&mark);
+			vp_buf_reset(&job);
+			BUF(p, vp_buf_addf(&mark, "#vpai: %s",
+			    jstr(w, "name")));
+			BUF(p, vp_buf_addf(&job, "%s %s", jstr(w, "schedule"),
+			    jstr(w, "job")));
+			found = 0;
+			action = "add";
+			for (l = 0; l < t.n && !found; l++) {
+				if (strcmp(t.l[l], mark.buf) != 0)
+					continue;
+				found = 1;
+				if (l + 1 < t.n && strcmp(t.l[l + 1],
+				    job.buf) == 0)
+					action = "noop";
+				else if (l + 1 < t.n && t.l[l + 1][0] != '#') {
+					char *d = strdup(job.buf);
+
+					if (d == NULL) {
+						r = VP_ERR_NOMEM;
+						goto out;
+					}
+					free(t.l[l + 1]);
+					t.l[l + 1] = d;
+					action = "update";
+				} else
+					found = 0;
+			}
+			if (!found) {
+				char **nl = realloc(t.l, (t.n + 2) *
+				    sizeof(*t.l));
+
+				if (nl == NULL) {
+					r = VP_ERR_NOMEM;
+					goto out;
+				}
+				t.l = nl;
+				t.l[t.n] = strdup(mark.buf);
+				t.l[t.n + 1] = strdup(job.buf);
+				if (t.l[t.n] == NULL || t.l[t.n + 1] == NULL) {
+					free(t.l[t.n]);
+					free(t.l[t.n + 1]);
+					r = VP_ERR_NOMEM;
+					goto out;
+				}
+				t.n += 2;
+			}
+			op_add(p, "cron", jstr(w, "name"), action, "%s: %s",
+			    user, job.buf);
+			json_object_set_new(json_array_get(p->ops,
+			    json_array_size(p->ops) - 1), "info", json_true());
+		}
+		if ((content = text_join(&t)) == NULL) {
+			r = VP_ERR_NOMEM;
+			goto out;
+		}
+		if (json_is_string(f) && strcmp(json_string_value(f),
+		    content) == 0)
+			op_add(p, "crontab", user, "noop", "already correct");
+		else {
+			struct vp_buf d = VP_BUF_INIT(16u << 20);
+
+			vp_host_diff(json_is_string(f) ? json_string_value(f) :
+			    "", content, "crontab", &d);
+			op = op_add(p, "crontab", user, "install", "%s",
+			    json_is_string(f) ? "entries differ" :
+			    "no crontab");
+			json_object_set_new(op, "content", json_string(content));
+			json_object_set_new(op, "diff", json_string(d.buf));
+			vp_buf_release(&d);
+		}
+		free(content);
+		content = NULL;
+		text_free(&t);
+	}
+ out:
+	if (r == VP_ERR_NOMEM)
+		vp_fail(p->cause, r, "out of memory");
+	text_free(&t);
+	free(content);
+	vp_buf_release(&mark);
+	vp_buf_release(&job);
+	return r;
+}
+
+static int
+plan_tz_host(struct plan *p)
+{
+	const char	*tz = jstr_or(p->want, "timezone", NULL);
+	const char	*hn = jstr_or(p->want, "hostname", NULL);
+	const json_t	*f;
+	const char	*cur;
+	char		*link = NULL;
+	json_t		*op;
+
+	if (tz != NULL) {
+		f = json_object_get(p->facts, "timezone");
+		if (asprintf(&link, "/usr/share/zoneinfo/%s", tz) < 0)
+			return vp_fail(p->cause, VP_ERR_NOMEM, "out of memory");
+		/* "../usr/share/zoneinfo/X" (Debian's relative link) too */
+		cur = jstr(f, "link");
+		while (strncmp(cur, "../", 3) == 0)
+			cur += 3;
+		if (*cur == '/')
+			cur++;
+		if (strcmp(jstr(f, "file"), tz) == 0 && strcmp(cur, link + 1) ==
+		    0)
+			op_add(p, "timezone", tz, "noop", "already set");
+		else {
+			op = op_add(p, "timezone", tz, "set", "is %s",
+			    *jstr(f, "file") ? jstr(f, "file") : "unset");
+			json_object_set_new(op, "link", json_string(link));
+		}
+		free(link);
+	}
+	if (hn != NULL) {
+		f = json_object_get(p->facts, "hostname");
+		if (strcmp(jstr(f, "file"), hn) == 0 && strcmp(jstr(f, "live"),
+		    hn) == 0)
+			op_add(p, "hostname", hn, "noop", "already set");
+		else
+			op_add(p, "hostname", hn, "set", "is %s (live %s)",
+			    *jstr(f, "file") ? jstr(f, "file") : "unset",
+			    jstr(f, "live"));
+	}
+	return VP_OK;
+}
+
+/* Does any op change path? */
+static int
+path_changes(const struct plan *p, const char *path)
+{
+	const json_t	*o;
+	size_t		 i;
+
+	json_array_foreach(p->ops, i, o)
+		if ((strcmp(jstr(o, "op"), "file") == 0 ||
+		    strcmp(jstr(o, "op"), "directory") == 0) &&
+		    strcmp(jstr(o, "id"), path) == 0 &&
+		    strcmp(jstr(o, "action"), "noop") != 0)
+			return 1;
+	return 0;
+}
+
+static int
+plan_services(struct plan *p)
+{
+	const json_t	*v, *f, *w;
+	struct vp_buf	 act = VP_BUF_INIT(256), why = VP_BUF_INIT(4096);
+	int		 en, start, restart = 0, is_en, is_act;
+	size_t		 i, j;
+	json_t		*op;
+
+	json_array_foreach(json_object_get(p->want, "services"), i, v) {
+		f = fact(p, "services", jstr(v, "name"));
+		is_en = strcmp(jstr(f, "enabled"), "enabled") == 0;
+		is_act = strcmp(jstr(f, "active"), "active") == 0;
+		en = jbool_or(v, "enabled", 1) && !is_en;
+		start = jbool_or(v, "started", 1) && !is_act;
+		restart = 0;
+		vp_buf_reset(&act);
+		vp_buf_reset(&why);
+		json_array_foreach(json_object_get(v, "restart_on"), j, w)
+			if (!restart && json_is_string(w) && path_changes(p,
+			    json_string_value(w))) {
+				restart = is_act;
+				BUF(p, vp_buf_addf(&why, "%s changes",
+				    json_string_value(w)));
+			}
+		if (en)
+			BUF(p, vp_buf_adds(&act, "enable"));
+		if (start)
+			BUF(p, vp_buf_addf(&act, "%sstart", en ? "+" : ""));
+		if (restart)
+			BUF(p, vp_buf_addf(&act, "%srestart", en ? "+" : ""));
+		if (act.len == 0) {
+			op_add(p, "service", jstr(v, "name"), "noop", "%s, %s",
+			    f ? jstr(f, "enabled") : "unknown",
+			    f ? jstr(f, "active") : "unknown");
+			continue;
+		}
+		op = op_add(p, "service", jstr(v, "name"), act.buf, "%s",
+		    why.len ? why.buf : f ? "not running or not enabled" :
+		    "not installed yet");
+		json_object_set_new(op, "enable", json_boolean(en));
+		json_object_set_new(op, "start", json_boolean(start));
+		json_object_set_new(op, "restart", json_boolean(restart));
+	}
+	vp_buf_release(&act);
+	vp_buf_release(&why);
+	return VP_OK;
+}
+
+static int
+tuple_match(const char *tuple, const char *action, const char *proto,
+    const char *port, const char *from)
+{
+	char	a[16], pr[16], dp[64], dst[64], sp[64], src[64], dir[8];
+
+	if (sscanf(tuple, "%15s %15s %63s %63s %63s %63s %7s", a, pr, dp, dst,
+	    sp, src, dir) != 7)
+		return 0;
+	if (strcmp(from, "any") == 0)
+		from = strchr(src, ':') ? "::/0" : "0.0.0.0/0";
+	return strcmp(a, action) == 0 && strcmp(pr, proto) == 0 &&
+	    strcmp(dp, port) == 0 && strcmp(src, from) == 0 &&
+	    strcmp(dir, "in") == 0;
+}
+
+static int
+plan_ufw(struct plan *p)
+{
+	const json_t	*o = json_object_get(p->want, "ufw"), *f, *v, *t;
+	const char	*want_in, *want_out, *cur, *a, *pr, *pt, *fr;
+	static const struct { const char *w, *f; } pol[] = {
+		{ "deny", "DROP" }, { "allow", "ACCEPT" }, { "reject",
+		"REJECT" } };
+	char		 id[256];
+	size_t		 i, j, k;
+	json_t		*op;
+	int		 have;
+
+	if (o == NULL)
+		return VP_OK;
+	f = json_object_get(p->facts, "ufw");
+	want_in = jstr_or(o, "default_incoming", "deny");
+	want_out = jstr_or(o, "default_outgoing", "allow");
+	for (k = 0; k < 2; k++) {
+		const char *w = k ? want_out : want_in;
+
+		cur = jstr(f, k ? "OUTPUT" : "INPUT");
+		for (i = 0; i < 3; i++)
+			if (strcmp(pol[i].w, w) == 0)
+				break;
+		snprintf(id, sizeof(id), "default %s", k ? "outgoing" :
+		    "incoming");
+		if (i < 3 && strcmp(cur, pol[i].f) == 0)
+			op_add(p, "ufw", id, "noop", "%s", w);
+		else {
+			op = op_add(p, "ufw", id, "set", "is %s, want %s",
+			    *cur ? cur : "unknown", w);
+			json_object_set_new(op, "argv", json_pack("[sss]",
+			    "default", w, k ? "outgoing" : "incoming"));
+		}
+	}
+	json_array_foreach(json_object_get(o, "rules"), i, v) {
+		a = jstr_or(v, "action", "allow");
+		pr = jstr_or(v, "proto", "tcp");
+		pt = jstr(v, "port");
+		fr = jstr_or(v, "from", "any");
+		have = 0;
+		json_array_foreach(json_object_get(f, "tuples"), j, t)
+			have |= tuple_match(json_string_value(t), a, pr, pt, fr);
+		snprintf(id, sizeof(id), "%s %s/%s from %s", a, pt, pr, fr);
+		if (have) {
+			op_add(p, "ufw", id, "noop", "rule present");
+			continue;
+		}
+		op = op_add(p, "ufw", id, "add", "rule missing");
+		if (strcmp(pr, "any") == 0)
+			json_object_set_new(op, "argv", json_pack("[sssssss]",
+			    a, "from", fr, "to", "any", "port", pt));
+		else
+			json_object_set_new(op, "argv", json_pack("[sssssssss]",
+			    a, "proto", pr, "from", fr, "to", "any", "port",
+			    pt));
+	}
+	if (jbool_or(o, "enabled", 1)) {
+		if (strcmp(jstr(f, "enabled"), "yes") == 0)
+			op_add(p, "ufw", "enabled", "noop", "active");
+		else {
+			op = op_add(p, "ufw", "enabled", "enable", "inactive");
+			json_object_set_new(op, "argv", json_pack("[ss]",
+			    "--force", "enable"));
+		}
+	}
+	return VP_OK;
+}
+
+int
+vp_host_plan(const json_t *want, const json_t *facts, json_t **ops,
+    char **cause)
+{
+	struct plan	 p;
+	json_t		*fcopy;
+	int		 r;
+
+	*ops = NULL;
+	if ((r = vp_host_want_check(want, "want", cause)) != 0)
+		return r;
+	/* plan_akeys adds file facts: work on a copy (pure for callers). */
+	if ((fcopy = json_deep_copy(facts)) == NULL)
+		return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
+	if (json_object_get(fcopy, "files") == NULL)
+		json_object_set_new(fcopy, "files", json_object());
+	p.want = want;
+	p.facts = fcopy;
+	p.ops = json_array();
+	p.cause = cause;
+	p.err = 0;
+	if ((r = plan_apt_repos(&p)) != 0 ||
+	    (r = plan_packages(&p)) != 0 || (r = plan_groups(&p)) != 0 ||
+	    (r = plan_users(&p)) != 0 || (r = plan_dirs(&p)) != 0 ||
+	    (r = plan_files(&p)) != 0 || (r = plan_sysctl(&p)) != 0 ||
+	    (r = plan_akeys(&p)) != 0 || (r = plan_cron(&p)) != 0 ||
+	    (r = plan_tz_host(&p)) != 0 || (r = plan_services(&p)) != 0 ||
+	    (r = plan_ufw(&p)) != 0) {
+		json_decref(p.ops);
+		json_decref(fcopy);
+		return r;
+	}
+	json_decref(fcopy);
+	if (p.err != 0) {
+		json_decref(p.ops);
+		return vp_fail(cause, p.err, "cannot build the plan: %s",
+		    vp_strerror(p.err));
+	}
+	*ops = p.ops;
+	return VP_OK;
+}
+
+size_t
+vp_host_plan_changes(const json_t *ops)
+{
+	const json_t	*o;
+	size_t		 i, n = 0;
+
+	json_array_foreach(ops, i, o)
+		if (!jbool_or(o, "info", 0) && strcmp(jstr(o, "action"),
+		    "noop") != 0)
+			n++;
+	return n;
+}

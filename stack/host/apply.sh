@@ -1,0 +1,224 @@
+# apply.sh: the runtime of vpai's apply script (POSIX sh, shipped as data).
+#
+# vpai sends, on stdin to `sh -s`, this file, then one call per planned
+# change (arguments quoted once by vpai), then facts.sh to verify:
+#
+#	vp_step 3 'file /etc/x'
+#	vp_put '/etc/x' '0644' 'root' 'root' SHA-BEFORE <<'VPAI.EOF'
+#	BASE64...
+#	VPAI.EOF
+#
+# Each step prints "@ok N" or "@fail N MESSAGE" and the script stops at
+# the first failure.  Files are written to a temp file in the same
+# directory and renamed over the target, so an interrupted apply never
+# leaves a half-written file; the temp file is removed on exit/signal.
+# A file is only replaced if it still has the content the plan saw
+# (BEFORE is its sha256, "absent", or "-" for no check).
+
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+LC_ALL=C
+export PATH LC_ALL
+vp_n=0
+vp_tmp=
+trap 'rm -f -- "$vp_tmp"' EXIT
+trap 'rm -f -- "$vp_tmp"; exit 130' HUP INT TERM PIPE
+
+vp_step() {
+	vp_n=$1
+}
+
+vp_ok() {
+	echo "@ok $vp_n"
+}
+
+# vp_fail MESSAGE: report the current step and stop.
+vp_fail() {
+	printf '@fail %s %s\n' "$vp_n" "$(printf '%s' "$*" | tr '\n' ' ')"
+	exit 1
+}
+
+# vp_run CMD...: run, and on failure stop with its last output line.
+vp_run() {
+	vp_o=$("$@" 2>&1) && return 0
+	vp_fail "$1: $(printf '%s\n' "$vp_o" | sed '/^[[:space:]]*$/d' |
+	    tail -n 1)"
+}
+
+vp_systemd() {
+	[ -d /run/systemd/system ]
+}
+
+# vp_put PATH MODE OWNER GROUP BEFORE  (base64 content on stdin)
+# MODE/OWNER/GROUP "-": keep the current file's (or 0644/root for new).
+vp_put() {
+	if [ "$5" != - ]; then
+		if [ -e "$1" ]; then
+			vp_c=$(sha256sum <"$1") || vp_fail "cannot read '$1'"
+			vp_c=${vp_c%% *}
+		else
+			vp_c=absent
+		fi
+		[ "$vp_c" = "$5" ] ||
+		    vp_fail "'$1' changed since the plan was made; plan again"
+	fi
+	vp_d=$(dirname -- "$1")
+	[ -d "$vp_d" ] || vp_fail "directory '$vp_d' does not exist"
+	vp_tmp="$vp_d/.${1##*/}.vpai-tmp.$$"
+	(umask 077 && base64 -d >"$vp_tmp") ||
+	    vp_fail "cannot write '$vp_tmp'"
+	if [ -e "$1" ]; then
+		chown --reference="$1" -- "$vp_tmp" 2>/dev/null
+		chmod --reference="$1" -- "$vp_tmp"
+	else
+		chmod 0644 -- "$vp_tmp"
+	fi
+	[ "$3" = - ] || vp_run chown -- "$3" "$vp_tmp"
+	[ "$4" = - ] || vp_run chgrp -- "$4" "$vp_tmp"
+	[ "$2" = - ] || vp_run chmod -- "$2" "$vp_tmp"
+	vp_run mv -f -- "$vp_tmp" "$1"
+	vp_tmp=
+	vp_ok
+}
+
+# vp_meta PATH MODE OWNER GROUP  ("-": leave as is)
+vp_meta() {
+	[ -e "$1" ] || vp_fail "'$1' does not exist"
+	[ "$3" = - ] || vp_run chown -- "$3" "$1"
+	[ "$4" = - ] || vp_run chgrp -- "$4" "$1"
+	[ "$2" = - ] || vp_run chmod -- "$2" "$1"
+	vp_ok
+}
+
+# vp_dir PATH MODE OWNER GROUP
+vp_dir() {
+	[ -d "$1" ] || vp_run mkdir -p -- "$1"
+	[ "$3" = - ] || vp_run chown -- "$3" "$1"
+	[ "$4" = - ] || vp_run chgrp -- "$4" "$1"
+	[ "$2" = - ] || vp_run chmod -- "$2" "$1"
+	vp_ok
+}
+
+# vp_apt update | install PKG... | remove PKG...  (names validated by vpai)
+vp_apt() {
+	vp_a=$1
+	shift
+	export DEBIAN_FRONTEND=noninteractive
+	if [ "$vp_a" = update ]; then
+		vp_run apt-get update -q
+	elif [ "$vp_a" = install ]; then
+		if ! vp_o=$(apt-get install -y -q --no-install-recommends \
+		    -o Dpkg::Options::=--force-confold "$@" 2>&1); then
+			# lists fetched in the last day: the failure is real
+			if [ -n "$(find /var/lib/apt/lists -maxdepth 1 \
+			    -name '*Packages*' -cmin -1440 2>/dev/null |
+			    head -n 1)" ]; then
+				vp_fail "apt-get install: $(printf '%s\n' \
+				    "$vp_o" | grep '^E:' | head -n 1)"
+			fi
+			# stale or missing package lists: update once, retry
+			vp_run apt-get update -q
+			vp_run apt-get install -y -q --no-install-recommends \
+			    -o Dpkg::Options::=--force-confold "$@"
+		fi
+	else
+		vp_run apt-get remove -y -q "$@"
+	fi
+	vp_ok
+}
+
+# vp_group NAME GID SYSTEM   (GID "-": any)
+vp_group() {
+	set -- "$1" "$2" "$3"
+	if [ "$2" != - ]; then
+		if [ "$3" = 1 ]; then
+			vp_run groupadd -r -g "$2" -- "$1"
+		else
+			vp_run groupadd -g "$2" -- "$1"
+		fi
+	elif [ "$3" = 1 ]; then
+		vp_run groupadd -r -- "$1"
+	else
+		vp_run groupadd -- "$1"
+	fi
+	vp_ok
+}
+
+# vp_user create|update NAME HOME SHELL GROUPS(comma) SYSTEM UID
+vp_user() {
+	vp_cmd=$1 vp_u=$2 vp_h=$3 vp_s=$4 vp_g=$5 vp_sys=$6 vp_uid=$7
+	set --
+	[ "$vp_h" = - ] || set -- "$@" -d "$vp_h"
+	[ "$vp_s" = - ] || set -- "$@" -s "$vp_s"
+	if [ "$vp_cmd" = create ]; then
+		[ "$vp_g" = - ] || set -- "$@" -G "$vp_g"
+		[ "$vp_uid" = - ] || set -- "$@" -u "$vp_uid"
+		if [ "$vp_sys" = 1 ]; then
+			set -- "$@" -r
+		else
+			set -- "$@" -m
+		fi
+		vp_run useradd "$@" -- "$vp_u"
+	else
+		[ "$vp_g" = - ] || set -- "$@" -a -G "$vp_g"
+		vp_run usermod "$@" -- "$vp_u"
+	fi
+	vp_ok
+}
+
+# vp_sysctl KEY VALUE
+vp_sysctl() {
+	vp_run sysctl -q -w "$1=$2"
+	vp_ok
+}
+
+# vp_crontab USER  (base64 crontab on stdin)
+vp_crontab() {
+	vp_o=$(base64 -d | crontab -u "$1" - 2>&1) ||
+	    vp_fail "crontab: $vp_o"
+	vp_ok
+}
+
+# vp_tz ZONE LINK
+vp_tz() {
+	[ -e "$2" ] || vp_fail "unknown time zone '$1' (no '$2')"
+	vp_run ln -sfn -- "$2" /etc/localtime
+	vp_tmp=/etc/.timezone.vpai-tmp.$$
+	printf '%s\n' "$1" >"$vp_tmp" && vp_run mv -f -- "$vp_tmp" /etc/timezone
+	vp_tmp=
+	vp_ok
+}
+
+# vp_hostname NAME
+vp_hostname() {
+	vp_tmp=/etc/.hostname.vpai-tmp.$$
+	printf '%s\n' "$1" >"$vp_tmp" && vp_run mv -f -- "$vp_tmp" /etc/hostname
+	vp_tmp=
+	if vp_systemd; then
+		vp_run hostnamectl set-hostname -- "$1"
+	elif [ "$(hostname)" != "$1" ]; then
+		vp_run hostname -- "$1"
+	fi
+	vp_ok
+}
+
+# vp_service NAME ENABLE START RESTART  (each 0 or 1)
+vp_service() {
+	if vp_systemd; then
+		[ "$2" = 0 ] || vp_run systemctl enable -- "$1.service"
+		[ "$3" = 0 ] || vp_run systemctl start -- "$1.service"
+		[ "$4" = 0 ] || vp_run systemctl restart -- "$1.service"
+	else
+		[ "$2" = 0 ] || vp_run update-rc.d "$1" defaults
+		[ "$2" = 0 ] || vp_run update-rc.d "$1" enable
+		[ "$3" = 0 ] || vp_run service "$1" start
+		[ "$4" = 0 ] || vp_run service "$1" restart
+	fi
+	vp_ok
+}
+
+# vp_ufw ARGS...
+vp_ufw() {
+	command -v ufw >/dev/null 2>&1 || vp_fail "ufw is not installed"
+	vp_run ufw "$@"
+	vp_ok
+}

@@ -1,0 +1,19 @@
+# A "fresh VPS" for tests/host/t5002-fresh-host.sh: stock Debian 12 (the
+# debootstrap base of images/build.sh) plus what a cloud image has: sshd and
+# sudo.  No package lists (apt-get update is vpai's job), no host keys
+# (generated at start), a policy-rc.d like official Debian images.
+# sshd runs under a shell, not as PID 1, so `service ssh restart` works.
+# pam_loginuid is optional, as in Docker's own sshd example: a container
+# cannot set the audit login uid, and an sshd restarted from an ssh session
+# (loginuid 0) would then refuse every other user's session (exit 254).
+ARG BASE=vpai-local/debian:bookworm
+FROM ${BASE}
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	openssh-server sudo \
+ && rm -rf /var/lib/apt/lists/* /etc/ssh/ssh_host_* \
+ && printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d \
+ && sed -i 's/^session\s*required\s*pam_loginuid.so/session optional pam_loginuid.so/' \
+	/etc/pam.d/sshd \
+ && chmod 755 /usr/sbin/policy-rc.d
+CMD ["/bin/sh", "-c", "ssh-keygen -A >/dev/null && mkdir -p /run/sshd && /usr/sbin/sshd && exec sleep infinity"]

@@ -1,0 +1,490 @@
+/*
+ * u-host.c: the host module without a remote host.
+ *
+ *  - every tests/plan/<op>/<case>.json fixture:
+ *      {"want": ..., "facts": ..., "ops": [...]}   ops compared in order,
+ *          each expected op's keys must equal the planned op's (subset);
+ *      or {"want": ..., "facts": ..., "error": "substring"};
+ *      optional "text_has"/"text_lacks": strings the plan text must
+ *      (not) contain (masking), and "changes": the number of changes.
+ *  - unified diff, base64, facts parsing, masking;
+ *  - a local converge in a temp dir (facts -> plan -> apply -> verify),
+ *    twice: the second run must have nothing to do.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "t.h"
+#include "host/host.h"
+
+static char	datadir[4096], plandir[4096];
+
+T_TEST(diff_basic)
+{
+	struct vp_buf b = VP_BUF_INIT(1u << 20);
+
+	T_ASSERT(vp_host_diff("a\nb\nc\n", "a\nB\nc\n", "f", &b) == 0);
+	T_STREQ(b.buf, "--- f\n+++ f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+	vp_buf_reset(&b);
+	T_ASSERT(vp_host_diff("", "x\n", "f", &b) == 0);
+	T_STREQ(b.buf, "--- /dev/null\n+++ f\n@@ -0,0 +1,1 @@\n+x\n");
+	vp_buf_reset(&b);
+	T_ASSERT(vp_host_diff("same\n", "same\n", "f", &b) == 0);
+	T_STREQ(b.buf, "");
+	vp_buf_reset(&b);
+	T_ASSERT(vp_host_diff("a", "b", "f", &b) == 0);
+	T_STREQ(b.buf, "--- f\n+++ f\n@@ -1,1 +1,1 @@\n-a\n\\ No newline at "
+	    "end of file\n+b\n\\ No newline at end of file\n");
+	vp_buf_reset(&b);
+	/* two distant changes: two hunks */
+	T_ASSERT(vp_host_diff("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n",
+	    "X\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\nY\n", "f", &b) == 0);
+	T_STREQ(b.buf, "--- f\n+++ f\n@@ -1,4 +1,4 @@\n-1\n+X\n 2\n 3\n 4\n"
+	    "@@ -9,4 +9,4 @@\n 9\n 10\n 11\n-12\n+Y\n");
+	vp_buf_release(&b);
+}
+
+T_TEST(b64_roundtrip)
+{
+	struct vp_buf	e = VP_BUF_INIT(1024), d = VP_BUF_INIT(1024);
+	const char	*s[] = { "", "a", "ab", "abc", "abcd", "\x01\xff", NULL };
+	size_t		 i;
+
+	for (i = 0; s[i] != NULL; i++) {
+		vp_buf_reset(&e);
+		vp_buf_reset(&d);
+		T_ASSERT(vp_host_b64enc(s[i], strlen(s[i]), &e) == 0);
+		T_ASSERT(vp_host_b64dec(e.buf, e.len, &d) == 0);
+		T_INTEQ(d.len, strlen(s[i]));
+		T_ASSERT(memcmp(d.buf, s[i], d.len) == 0);
+	}
+	T_ASSERT(vp_host_b64dec("abc", 3, &d) != 0);
+	vp_buf_release(&e);
+	vp_buf_release(&d);
+}
+
+T_TEST(facts_parse)
+{
+	struct vp_argv	 q = VP_ARGV_INIT;
+	const char	*out =
+	    "Linux vps 6.1.0 #1 SMP (a motd line)\nBEGIN\n"
+	    "R 0\nO ID debian\nO PRETTY_NAME Debian GNU/Linux 12 (bookworm)\n"
+	    "M 4000000\nH vps\nh vps\nT Etc/UTC\nI sysv\n"
+	    "Q regular file|644|0|0|root|root|6|/etc/a file\n"
+	    "Z 5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+	    "  /etc/a file\n"
+	    "A aGVsbG8K /etc/a file\n"
+	    "S 2 1\t2\n"
+	    "U 3 deploy:x:1000:1000::/home/deploy:/bin/bash\n"
+	    "N 3 deploy sudo\n"
+	    "C 4 absent\n"
+	    "P jq ii  1.6-2.1\n"
+	    "D port 22\nD listenaddress 0.0.0.0:22\nD listenaddress [::]:22\n"
+	    "W enabled no\nW tuple allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in\n"
+	    "X Docker version 20.10.24+dfsg1, build 297e128\n"
+	    "END\n";
+	json_t		*f = NULL;
+	char		*cause = NULL;
+
+	vp_argv_pushl(&q, "f:-:/etc/a file", "s:net/ipv4/ip_local_port_range",
+	    "u:deploy", "c:root", "p:jq", NULL);
+	T_ASSERT(vp_host_facts_parse(out, strlen(out), &q, &f, &cause) == 0);
+	T_STREQ(json_string_value(json_object_get(json_object_get(f, "os"),
+	    "ID")), "debian");
+	/* the motd line before BEGIN was not taken for an 'L' fact */
+	T_ASSERT(json_object_get(f, "timezone") == NULL ||
+	    json_object_get(json_object_get(f, "timezone"), "link") == NULL);
+	T_INTEQ(json_integer_value(json_object_get(f, "mem_kb")), 4000000);
+	T_STREQ(json_string_value(json_object_get(json_object_get(
+	    json_object_get(f, "files"), "/etc/a file"), "content")),
+	    "hello\n");
+	T_STREQ(json_string_value(json_object_get(json_object_get(
+	    json_object_get(f, "files"), "/etc/a file"), "mode")), "0644");
+	T_STREQ(json_string_value(json_object_get(json_object_get(
+	    json_object_get(f, "files"), "/etc/a file"), "sha256")),
+	    "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+	T_STREQ(json_string_value(json_object_get(json_object_get(f,
+	    "sysctl"), "net.ipv4.ip_local_port_range")), "1 2");
+	T_STREQ(json_string_value(json_object_get(json_object_get(
+	    json_object_get(f, "users"), "deploy"), "home")), "/home/deploy");
+	T_INTEQ(json_array_size(json_object_get(json_object_get(
+	    json_object_get(f, "users"), "deploy"), "groups")), 2);
+	T_ASSERT(json_is_null(json_object_get(json_object_get(f, "crontabs"),
+	    "root")));
+	T_STREQ(json_string_value(json_object_get(json_object_get(
+	    json_object_get(f, "packages"), "jq"), "status")), "ii");
+	T_STREQ(json_string_value(json_object_get(json_object_get(
+	    json_object_get(f, "packages"), "jq"), "version")), "1.6-2.1");
+	T_INTEQ(json_array_size(json_object_get(json_object_get(f, "sshd"),
+	    "listenaddress")), 2);
+	T_STREQ(json_string_value(json_object_get(f, "docker")),
+	    "20.10.24+dfsg1");
+	json_decref(f);
+	f = NULL;
+	/* truncated output (no END) is an error, not an empty host */
+	T_INTEQ(vp_host_facts_parse("BEGIN\nR 0\n", 10, &q, &f, &cause),
+	    VP_ERR_REMOTE);
+	T_ASSERT(f == NULL);
+	T_INTEQ(vp_host_facts_parse("R 0\nEND\n", 8, &q, &f, &cause),
+	    VP_ERR_REMOTE);
+	T_ASSERT(f == NULL);
+	/* an index out of range is a parse error */
+	T_INTEQ(vp_host_facts_parse("BEGIN\nF 9 x\nEND\n", 16, &q, &f,
+	    &cause), VP_ERR_PARSE);
+	vp_argv_release(&q);
+	free(cause);
+}
+
+T_TEST(mask)
+{
+	struct vp_buf	 b = VP_BUF_INIT(1024);
+	json_t		*w = json_pack("{s:[ss]}", "secrets", "hunter22",
+			    "abc");
+
+	vp_buf_adds(&b, "pw=hunter22 x=abc hunter22");
+	T_ASSERT(vp_host_mask(&b, w) == 0);
+	/* secrets shorter than 4 chars are not masked (too many hits) */
+	T_STREQ(b.buf, "pw=*** x=abc ***");
+	vp_buf_release(&b);
+	json_decref(w);
+}
+
+/* Every key of exp equals the same key of got. */
+static int
+subset(const json_t *exp, const json_t *got, char *why, size_t n)
+{
+	const char	*k;
+	json_t		*v;
+
+	json_object_foreach((json_t *)exp, k, v)
+		if (!json_equal(v, json_object_get(got, k))) {
+			char *g = json_dumps(json_object_get(got, k),
+			    JSON_ENCODE_ANY);
+
+			snprintf(why, n, "key '%s': got %s", k, g ? g : "none");
+			free(g);
+			return 0;
+		}
+	return 1;
+}
+
+static int fixtures_run;
+
+static void
+run_fixture(const char *path)
+{
+	json_error_t	 je;
+	json_t		*fx, *ops = NULL, *e;
+	struct vp_buf	 text = VP_BUF_INIT(16u << 20);
+	const json_t	*v;
+	char		*cause = NULL, why[512], *dump;
+	size_t		 i;
+	int		 r;
+
+	if ((fx = json_load_file(path, 0, &je)) == NULL) {
+		printf("  %s:%d: %s\n", path, je.line, je.text);
+		t_cur_failed = 1;
+		return;
+	}
+	fixtures_run++;
+	r = vp_host_plan(json_object_get(fx, "want"), json_object_get(fx,
+	    "facts"), &ops, &cause);
+	if ((v = json_object_get(fx, "error")) != NULL) {
+		if (r == 0 || cause == NULL || strstr(cause,
+		    json_string_value(v)) == NULL) {
+			printf("  %s: expected error '%s', got %s\n", path,
+			    json_string_value(v), r ? cause : "success");
+			t_cur_failed = 1;
+		}
+		goto out;
+	}
+	if (r != 0) {
+		printf("  %s: plan failed: %s\n", path, cause);
+		t_cur_failed = 1;
+		goto out;
+	}
+	e = json_object_get(fx, "ops");
+	for (i = 0; i < json_array_size(e) || i < json_array_size(ops); i++) {
+		if (i >= json_array_size(e) || i >= json_array_size(ops) ||
+		    !subset(json_array_get(e, i), json_array_get(ops, i), why,
+		    sizeof(why))) {
+			if (i >= json_array_size(e))
+				snprintf(why, sizeof(why), "unexpected op");
+			else if (i >= json_array_size(ops))
+				snprintf(why, sizeof(why), "missing op");
+			dump = json_dumps(json_array_get(ops, i), JSON_COMPACT);
+			printf("  %s: op %zu: %s\n    planned: %.600s\n", path, i,
+			    why, dump ? dump : "-");
+			free(dump);
+			t_cur_failed = 1;
+			goto out;
+		}
+	}
+	if ((v = json_object_get(fx, "changes")) != NULL &&
+	    (size_t)json_integer_value(v) != vp_host_plan_changes(ops)) {
+		printf("  %s: %zu changes, expected %lld\n", path,
+		    vp_host_plan_changes(ops), json_integer_value(v));
+		t_cur_failed = 1;
+	}
+	vp_host_plan_text(ops, json_object_get(fx, "want"), 1, &text);
+	json_array_foreach(json_object_get(fx, "text_has"), i, v)
+		if (strstr(text.buf, json_string_value(v)) == NULL) {
+			printf("  %s: plan text lacks '%s':\n%s", path,
+			    json_string_value(v), text.buf);
+			t_cur_failed = 1;
+		}
+	json_array_foreach(json_object_get(fx, "text_lacks"), i, v) {
+		json_t *pub = vp_host_plan_public(ops, json_object_get(fx,
+		    "want"));
+
+		dump = json_dumps(pub, JSON_COMPACT);
+		if (strstr(text.buf, json_string_value(v)) != NULL ||
+		    (dump && strstr(dump, json_string_value(v)) != NULL)) {
+			printf("  %s: plan output shows '%s'\n", path,
+			    json_string_value(v));
+			t_cur_failed = 1;
+		}
+		free(dump);
+		json_decref(pub);
+	}
+ out:
+	vp_buf_release(&text);
+	json_decref(ops);
+	json_decref(fx);
+	free(cause);
+}
+
+static int
+namecmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+T_TEST(plan_fixtures)
+{
+	DIR		*d, *sd;
+	struct dirent	*de, *se;
+	char		 sub[4608], path[4864], *names[512];
+	size_t		 n = 0, i;
+
+	T_ASSERT((d = opendir(plandir)) != NULL);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", plandir, de->d_name);
+		if ((sd = opendir(sub)) == NULL)
+			continue;
+		while ((se = readdir(sd)) != NULL && n < 512) {
+			size_t l = strlen(se->d_name);
+
+			if (l > 5 && strcmp(se->d_name + l - 5, ".json") == 0) {
+				snprintf(path, sizeof(path), "%s/%s", sub,
+				    se->d_name);
+				names[n++] = strdup(path);
+			}
+		}
+		closedir(sd);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), namecmp);
+	for (i = 0; i < n; i++) {
+		run_fixture(names[i]);
+		free(names[i]);
+	}
+	printf("  %d plan fixtures\n", fixtures_run);
+	T_ASSERT(fixtures_run >= 20);
+}
+
+T_TEST(apply_script_quotes_once)
+{
+	json_t		*ops = json_pack("[{s:s,s:s,s:s,s:s,s:s,s:s}]", "op",
+			    "file", "id", "/tmp/it's $(reboot)", "action",
+			    "create", "mode", "0600", "content", "x'y\n",
+			    "before", "absent");
+	struct vp_buf	 b = VP_BUF_INIT(1u << 20);
+	char		*cause = NULL;
+
+	T_ASSERT(vp_host_apply_script(datadir, ops, NULL, &b, &cause) == 0);
+	T_ASSERT(strstr(b.buf, "vp_put '/tmp/it'\\''s $(reboot)' '0600' '-' "
+	    "'-' 'absent' <<'VPAI.EOF'\neCd5Cg==\nVPAI.EOF\n") != NULL);
+	T_ASSERT(strncmp(b.buf, "{\n", 2) == 0);
+	json_decref(ops);
+	vp_buf_reset(&b);
+	/* apt: one update, then one install for all packages, in order */
+	ops = json_pack("[{s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},"
+	    "{s:s,s:s,s:s}]", "op", "apt-update", "action", "update",
+	    "op", "apt", "id", "jq", "action", "install",
+	    "op", "apt", "id", "curl", "action", "noop",
+	    "op", "apt", "id", "tmux", "action", "install");
+	T_ASSERT(vp_host_apply_script(datadir, ops, NULL, &b, &cause) == 0);
+	T_ASSERT(strstr(b.buf, "vp_step 1\nvp_apt update\nvp_step 2\n"
+	    "vp_apt install 'jq' 'tmux'\n") != NULL);
+	T_ASSERT(strstr(b.buf, "\n} </dev/null\n") != NULL);
+	vp_buf_release(&b);
+	json_decref(ops);
+	free(cause);
+}
+
+T_TEST(large_file_no_diff)
+{
+	size_t	 n = (1u << 20) + 10;
+	char	*big = malloc(n + 1), *cause = NULL;
+	json_t	*want, *facts = json_object(), *ops = NULL;
+
+	T_ASSERT(big != NULL);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	want = json_pack("{s:[{s:s,s:s}]}", "files", "path", "/srv/big",
+	    "content", big);
+	free(big);
+	T_ASSERT(vp_host_plan(want, facts, &ops, &cause) == 0);
+	T_ASSERT(strstr(json_string_value(json_object_get(json_array_get(ops,
+	    0), "diff")), "too large to diff") != NULL);
+	json_decref(ops);
+	json_decref(want);
+	json_decref(facts);
+}
+
+/* The apply refuses to replace a file changed since the plan. */
+T_TEST(apply_refuses_changed_file)
+{
+	char			 root[] = "/tmp/u-host2.XXXXXX", path[256];
+	struct vp_target	*t = NULL;
+	struct vp_host_result	 res = VP_HOST_RESULT_INIT;
+	json_t			*want, *facts = NULL, *ops = NULL;
+	char			*cause = NULL, buf[64] = "";
+	FILE			*f;
+	size_t			 n;
+
+	T_ASSERT(mkdtemp(root) != NULL);
+	snprintf(path, sizeof(path), "%s/x.conf", root);
+	T_ASSERT((f = fopen(path, "w")) != NULL);
+	fputs("x=1\n", f);
+	fclose(f);
+	want = json_pack("{s:[{s:s,s:s}]}", "files", "path", path, "content",
+	    "x=2\n");
+	T_ASSERT(vp_target_open("local", NULL, &t, &cause) == 0);
+	T_ASSERT(vp_host_facts_gather(t, datadir, want, &facts, &cause) == 0);
+	T_ASSERT(vp_host_plan(want, facts, &ops, &cause) == 0);
+	/* someone edits the file between plan and apply */
+	T_ASSERT((f = fopen(path, "w")) != NULL);
+	fputs("x=manual\n", f);
+	fclose(f);
+	T_INTEQ(vp_host_apply(t, datadir, want, ops, &res, &cause),
+	    VP_ERR_REMOTE);
+	T_ASSERT(strstr(cause, "changed since the plan") != NULL);
+	T_ASSERT(strstr(cause, "step 1 (file") != NULL);
+	T_ASSERT((f = fopen(path, "r")) != NULL);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	T_STREQ(buf, "x=manual\n");
+	unlink(path);
+	rmdir(root);
+	vp_host_result_release(&res);
+	vp_target_close(t);
+	json_decref(want);
+	json_decref(facts);
+	json_decref(ops);
+	free(cause);
+}
+
+/* Full local converge in a temp dir: facts, plan, apply, verify, twice. */
+T_TEST(local_converge)
+{
+	char			 root[] = "/tmp/u-host.XXXXXX", p[3][512];
+	struct vp_target	*t = NULL;
+	json_t			*want, *facts = NULL, *ops = NULL;
+	struct vp_host_result	 res = VP_HOST_RESULT_INIT;
+	char			*cause = NULL;
+	struct stat		 st;
+	FILE			*f;
+	int			 round;
+
+	T_ASSERT(mkdtemp(root) != NULL);
+	snprintf(p[0], sizeof(p[0]), "%s/d i r", root);
+	snprintf(p[1], sizeof(p[1]), "%s/d i r/it's $(touch x).conf", root);
+	snprintf(p[2], sizeof(p[2]), "%s/login.defs", root);
+	T_ASSERT((f = fopen(p[2], "w")) != NULL);
+	fputs("# defs\nUMASK 022\nPASS_MAX_DAYS 99999\n", f);
+	fclose(f);
+	want = json_pack("{s:[{s:s,s:s}],s:[{s:s,s:s,s:s}],"
+	    "s:[{s:s,s:s,s:s},{s:s,s:s}],s:[s]}",
+	    "directories", "path", p[0], "mode", "0750",
+	    "files", "path", p[1], "content", "secret=hunter22\n", "mode",
+	    "0600",
+	    "lines", "path", p[2], "line", "UMASK 027", "regexp", "^UMASK\\s",
+	    "path", p[2], "line", "LOGIN_RETRIES 5",
+	    "secrets", "hunter22");
+	T_ASSERT(want != NULL);
+	T_ASSERT(vp_target_open("local", NULL, &t, &cause) == 0);
+	for (round = 0; round < 2; round++) {
+		T_ASSERT(vp_host_facts_gather(t, datadir, want, &facts,
+		    &cause) == 0);
+		if (vp_host_plan(want, facts, &ops, &cause) != 0) {
+			printf("  %s\n", cause);
+			T_ASSERT(0);
+		}
+		/* dir + file + 2 line infos + login.defs file */
+		T_INTEQ(vp_host_plan_changes(ops), round == 0 ? 3 : 0);
+		if (vp_host_apply(t, datadir, want, ops, &res, &cause) != 0) {
+			printf("  %s\n", cause);
+			T_ASSERT(0);
+		}
+		T_INTEQ(res.changed, round == 0 ? 3 : 0);
+		vp_host_result_release(&res);
+		json_decref(facts);
+		json_decref(ops);
+		facts = ops = NULL;
+	}
+	/* facts + apply(+verify) + facts: 3 round trips for two runs */
+	T_INTEQ(vp_target_round_trips(t), 3);
+	T_ASSERT(stat(p[1], &st) == 0);
+	T_INTEQ(st.st_mode & 07777, 0600);
+	T_ASSERT(stat(p[0], &st) == 0 && S_ISDIR(st.st_mode));
+	T_INTEQ(st.st_mode & 07777, 0750);
+	{
+		char	buf[256] = "";
+		size_t	n;
+
+		T_ASSERT((f = fopen(p[2], "r")) != NULL);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		T_STREQ(buf, "# defs\nUMASK 027\nPASS_MAX_DAYS 99999\n"
+		    "LOGIN_RETRIES 5\n");
+	}
+	T_ASSERT(access("x", F_OK) != 0);
+	unlink(p[1]);
+	unlink(p[2]);
+	rmdir(p[0]);
+	rmdir(root);
+	vp_target_close(t);
+	json_decref(want);
+	free(cause);
+}
+
+int
+main(void)
+{
+	const char *src = getenv("VPAI_SOURCE_DIR");
+
+	if (src == NULL)
+		src = ".";
+	snprintf(datadir, sizeof(datadir), "%s/stack", src);
+	snprintf(plandir, sizeof(plandir), "%s/tests/plan", src);
+	T_RUN(diff_basic);
+	T_RUN(b64_roundtrip);
+	T_RUN(facts_parse);
+	T_RUN(mask);
+	T_RUN(plan_fixtures);
+	T_RUN(apply_script_quotes_once);
+	T_RUN(local_converge);
+	T_RUN(large_file_no_diff);
+	T_RUN(apply_refuses_changed_file);
+	return T_DONE();
+}
