@@ -12,7 +12,7 @@
 #include "core/file.h"
 
 /* Lock files in flight, removed on exit or fatal signal. */
-#define MAX_LOCKS 16
+#define MAX_LOCKS 1024
 static char	*locks[MAX_LOCKS];
 static int	 locks_installed;
 
@@ -133,13 +133,19 @@ fsync_dir(const char *path)
 	return r;
 }
 
-int
-vp_file_write_atomic(const char *path, const void *data, size_t len,
-    mode_t mode, uid_t uid, gid_t gid, char **cause)
+/*
+ * Create "<path>.lock" exclusively and fill it: data, owner, mode.  With
+ * sync, fsync it too.  On success *lockp is the registered lock path (the
+ * caller renames or unlinks it, then unregisters and frees it).
+ */
+static int
+stage(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+    gid_t gid, int sync, char **lockp, char **cause)
 {
 	char	*lock = NULL;
-	int	 fd = -1, r = VP_OK, saved;
+	int	 fd, r = VP_OK, saved;
 
+	*lockp = NULL;
 	if (asprintf(&lock, "%s.lock", path) < 0)
 		return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
 	fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -152,51 +158,160 @@ vp_file_write_atomic(const char *path, const void *data, size_t len,
 		free(lock);
 		return r;
 	}
-	if (lock_register(lock) != 0) {
+	if (lock_register(lock) != 0)
 		r = vp_fail(cause, VP_ERR_IO, "too many open lock files");
-		goto fail;
-	}
-	if (vp_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		r = vp_fail(cause, VP_ERR_IO, "cannot write '%s': %s", lock,
-		    strerror(errno));
-		goto fail;
-	}
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    fchown(fd, uid, gid) != 0) {
+	else if (vp_write_all(fd, data, len) != 0 || (sync && fsync(fd) != 0))
+		r = vp_fail(cause, VP_ERR_IO,
+		    "cannot write '%s': %s", lock, strerror(errno));
+	else if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchown(fd, uid, gid) != 0)
 		r = vp_fail(cause, VP_ERR_IO, "cannot chown '%s': %s", lock,
 		    strerror(errno));
-		goto fail;
-	}
-	if (fchmod(fd, mode) != 0) {
+	else if (fchmod(fd, mode) != 0)
 		r = vp_fail(cause, VP_ERR_IO, "cannot chmod '%s': %s", lock,
 		    strerror(errno));
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
+	saved = errno;
+	if (close(fd) != 0 && r == VP_OK)
 		r = vp_fail(cause, VP_ERR_IO, "cannot write '%s': %s", lock,
 		    strerror(errno));
-		goto fail;
+	if (r != VP_OK) {
+		unlink(lock);
+		lock_unregister(lock);
+		free(lock);
+		errno = saved;
+		return r;
 	}
-	fd = -1;
+	*lockp = lock;
+	return VP_OK;
+}
+
+/* Rename a staged lock over path; the lock is released either way. */
+static int
+commit(char *lock, const char *path, char **cause)
+{
+	int r = VP_OK;
+
 	if (rename(lock, path) != 0) {
 		r = vp_fail(cause, VP_ERR_IO, "cannot rename '%s' to '%s': %s",
 		    lock, path, strerror(errno));
-		goto fail;
+		unlink(lock);
 	}
 	lock_unregister(lock);
 	free(lock);
+	return r;
+}
+
+int
+vp_file_write_atomic(const char *path, const void *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, char **cause)
+{
+	char	*lock;
+	int	 r;
+
+	if ((r = stage(path, data, len, mode, uid, gid, 1, &lock,
+	    cause)) != 0)
+		return r;
+	if ((r = commit(lock, path, cause)) != 0)
+		return r;
 	fsync_dir(path);
 	return VP_OK;
- fail:
-	saved = errno;
-	if (fd >= 0)
+}
+
+int
+vp_file_batch_add(struct vp_file_batch *fb, const char *path,
+    const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid,
+    char **cause)
+{
+	char	**v, *lock, *p;
+	size_t	  n;
+	int	  r;
+
+	if (fb->n == fb->alloc) {
+		n = fb->alloc ? fb->alloc * 2 : 32;
+		if ((v = reallocarray(fb->lock, n, 2 * sizeof(*v))) == NULL)
+			return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
+		fb->lock = v;
+		fb->alloc = n;
+	}
+	if ((p = strdup(path)) == NULL)
+		return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
+	if ((r = stage(path, data, len, mode, uid, gid, 0, &lock,
+	    cause)) != 0) {
+		free(p);
+		return r;
+	}
+	fb->lock[2 * fb->n] = lock;
+	fb->lock[2 * fb->n + 1] = p;
+	fb->n++;
+	return VP_OK;
+}
+
+/* Flush the filesystem holding path (every staged file at once). */
+static int
+sync_fs_of(const char *path)
+{
+	char	*copy, *dir;
+	int	 fd, r = -1;
+
+	if ((copy = strdup(path)) == NULL)
+		return -1;
+	dir = dirname(copy);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		r = syncfs(fd);
 		close(fd);
-	unlink(lock);
-	lock_unregister(lock);
-	free(lock);
-	errno = saved;
+	}
+	free(copy);
 	return r;
+}
+
+int
+vp_file_batch_commit(struct vp_file_batch *fb, char **cause)
+{
+	size_t	i;
+	int	r = VP_OK;
+
+	if (fb->n == 0)
+		return VP_OK;
+	/* Every new file's bytes are durable before any rename. */
+	if (sync_fs_of(fb->lock[1]) != 0) {
+		r = vp_fail(cause, VP_ERR_IO, "cannot sync '%s': %s",
+		    fb->lock[1], strerror(errno));
+		vp_file_batch_abort(fb);
+		return r;
+	}
+	for (i = 0; i < fb->n; i++) {
+		if (r == VP_OK)
+			r = commit(fb->lock[2 * i], fb->lock[2 * i + 1], cause);
+		else {
+			unlink(fb->lock[2 * i]);
+			lock_unregister(fb->lock[2 * i]);
+			free(fb->lock[2 * i]);
+		}
+		fb->lock[2 * i] = NULL;
+	}
+	if (r == VP_OK && sync_fs_of(fb->lock[1]) != 0)
+		r = vp_fail(cause, VP_ERR_IO, "cannot sync '%s': %s",
+		    fb->lock[1], strerror(errno));
+	vp_file_batch_abort(fb);
+	return r;
+}
+
+void
+vp_file_batch_abort(struct vp_file_batch *fb)
+{
+	size_t i;
+
+	for (i = 0; i < fb->n; i++) {
+		if (fb->lock[2 * i] != NULL) {
+			unlink(fb->lock[2 * i]);
+			lock_unregister(fb->lock[2 * i]);
+			free(fb->lock[2 * i]);
+		}
+		free(fb->lock[2 * i + 1]);
+	}
+	free(fb->lock);
+	fb->lock = NULL;
+	fb->n = fb->alloc = 0;
 }
 
 int

@@ -2,7 +2,8 @@
  * bundle.c: writing a rendered bundle to disk, lookup, release.
  *
  * bundle_write() rewrites a file only when its bytes, mode or (when run
- * as root) owner differ, each atomically (core/file.h).  Missing parent
+ * as root) owner differ, all changed files in one atomic batch
+ * (core/file.h vp_file_batch: two filesystem syncs in all).  Missing parent
  * directories are created 0750 when they hold a secret file, else 0755.
  * Ownership is applied only when running as root: an unprivileged render
  * (for review or golden tests) leaves files owned by the caller.
@@ -103,6 +104,7 @@ bundle_write(const struct bundle *b, const char *dir, int *nchanged,
     char **cause)
 {
 	const struct bundle_file	*f;
+	struct vp_file_batch		 fb = VP_FILE_BATCH_INIT;
 	char				*full = NULL, *slash, *made = NULL;
 	size_t				 i;
 	int				 r, root = geteuid() == 0, n = 0;
@@ -141,14 +143,17 @@ bundle_write(const struct bundle *b, const char *dir, int *nchanged,
 		}
 		if (same_file(full, f, root))
 			continue;
-		if ((r = vp_file_write_atomic(full, f->data ? f->data : "",
+		if ((r = vp_file_batch_add(&fb, full, f->data ? f->data : "",
 		    f->len, f->mode, root ? f->uid : (uid_t)-1,
 		    root ? f->gid : (gid_t)-1, cause)) != 0)
 			goto out;
 		n++;
 	}
-	r = VP_OK;
+	r = vp_file_batch_commit(&fb, cause);
  out:
+	vp_file_batch_abort(&fb);
+	if (r != VP_OK)
+		n = 0;
 	free(made);
 	free(full);
 	if (nchanged != NULL)

@@ -166,6 +166,61 @@ T_TEST(file_atomic)
 	free(p);
 }
 
+T_TEST(file_batch)
+{
+	char			 dir[] = "/tmp/u-core-XXXXXX", *a, *b, *lk;
+	char			*cause = NULL;
+	struct vp_file_batch	 fb = VP_FILE_BATCH_INIT;
+	struct vp_buf		 buf = VP_BUF_INIT(0);
+
+	T_ASSERT(mkdtemp(dir) != NULL);
+	a = vp_path_join(dir, "a");
+	b = vp_path_join(dir, "b");
+	T_INTEQ(vp_file_write_atomic(a, "old", 3, 0644, (uid_t)-1,
+	    (gid_t)-1, &cause), VP_OK);
+	/* Aborted batch: target untouched, no lock file left. */
+	T_INTEQ(vp_file_batch_add(&fb, a, "new", 3, 0600, (uid_t)-1,
+	    (gid_t)-1, &cause), VP_OK);
+	T_ASSERT(asprintf(&lk, "%s.lock", a) > 0);
+	T_ASSERT(vp_file_exists(lk));
+	vp_file_batch_abort(&fb);
+	T_ASSERT(!vp_file_exists(lk));
+	T_INTEQ(vp_file_read(a, &buf, &cause), VP_OK);
+	T_STREQ(buf.buf, "old");
+	vp_buf_reset(&buf);
+	/* Committed batch: both files replaced with their modes. */
+	T_INTEQ(vp_file_batch_add(&fb, a, "new", 3, 0600, (uid_t)-1,
+	    (gid_t)-1, &cause), VP_OK);
+	T_INTEQ(vp_file_batch_add(&fb, b, "bee", 3, 0640, (uid_t)-1,
+	    (gid_t)-1, &cause), VP_OK);
+	/* A second writer of a staged path is refused. */
+	T_INTEQ(vp_file_batch_add(&fb, b, "x", 1, 0640, (uid_t)-1,
+	    (gid_t)-1, &cause), VP_ERR_EXISTS);
+	free(cause);
+	cause = NULL;
+	T_INTEQ(vp_file_batch_commit(&fb, &cause), VP_OK);
+	T_INTEQ(fb.n, 0);
+	T_ASSERT(!vp_file_exists(lk));
+	T_INTEQ(vp_file_read(a, &buf, &cause), VP_OK);
+	T_STREQ(buf.buf, "new");
+	vp_buf_reset(&buf);
+	T_INTEQ(vp_file_read(b, &buf, &cause), VP_OK);
+	T_STREQ(buf.buf, "bee");
+	{
+		struct stat st;
+
+		T_INTEQ(stat(b, &st), 0);
+		T_INTEQ(st.st_mode & 0777, 0640);
+	}
+	vp_buf_release(&buf);
+	unlink(a);
+	unlink(b);
+	rmdir(dir);
+	free(a);
+	free(b);
+	free(lk);
+}
+
 int
 main(void)
 {
@@ -176,5 +231,6 @@ main(void)
 	T_RUN(child_capture_and_stdin);
 	T_RUN(child_missing_and_timeout);
 	T_RUN(file_atomic);
+	T_RUN(file_batch);
 	return T_DONE();
 }
