@@ -60,6 +60,34 @@ vp_cmd_usage(FILE *f, const struct vp_cmd *c, const void *opts)
 	}
 }
 
+int
+vp_cmd_parse(const struct vp_cmd *c, int argc, char **argv,
+    const struct vp_option *opts, int maxpos, char ***pos, int *npos)
+{
+	char	*cause = NULL;
+	int	 r;
+
+	*pos = NULL;
+	*npos = 0;
+	r = vp_opt_parse(argc, argv, opts, pos, npos, &cause);
+	if (r == VP_OPT_HELP) {
+		vp_cmd_usage(stdout, c, opts);
+		return VP_OPT_HELP;
+	}
+	if (r == VP_OK && *npos > maxpos) {
+		r = vp_fail(&cause, VP_ERR_USAGE, "unexpected argument '%s'",
+		    (*pos)[maxpos]);
+		free(*pos);
+		*pos = NULL;
+		*npos = 0;
+	}
+	if (r != VP_OK) {
+		vp_cmd_error(c->name, r, cause);
+		vp_cmd_usage(stderr, c, opts);
+	}
+	return r;
+}
+
 const struct vp_cmd *
 vp_cmd_find(const char *name)
 {

@@ -104,23 +104,10 @@ check_run_cmd(struct vp_ctx *ctx, int argc, char **argv)
 		VP_OPT_END()
 	};
 
-	r = vp_opt_parse(argc, argv, opts, &pos, &npos, &cause);
-	if (r == VP_OPT_HELP) {
-		vp_cmd_usage(stdout, &vp_cmd_check, opts);
-		r = VP_OK;
-		goto out;
-	}
+	r = vp_cmd_parse(&vp_cmd_check, argc, argv, opts, 0, &pos, &npos);
 	if (r != VP_OK) {
-		r = vp_cmd_error("check", r, cause);
-		cause = NULL;
-		vp_cmd_usage(stderr, &vp_cmd_check, opts);
-		goto out;
-	}
-	if (npos > 0) {
-		fprintf(stderr, "vpai check: unexpected argument '%s'\n",
-		    pos[0]);
-		vp_cmd_usage(stderr, &vp_cmd_check, opts);
-		r = VP_ERR_USAGE;
+		if (r == VP_OPT_HELP)
+			r = VP_OK;
 		goto out;
 	}
 	if (list) {

@@ -97,21 +97,10 @@ render_run(struct vp_ctx *ctx, int argc, char **argv)
 		VP_OPT_END()
 	};
 
-	r = vp_opt_parse(argc, argv, opts, &pos, &npos, &cause);
-	if (r == VP_OPT_HELP) {
-		vp_cmd_usage(stdout, &vp_cmd_render, opts);
-		free(pos);
-		return VP_OK;
-	}
-	if (r == 0 && npos > 0)
-		r = vp_fail(&cause, VP_ERR_USAGE, "unexpected argument '%s'",
-		    pos[0]);
+	r = vp_cmd_parse(&vp_cmd_render, argc, argv, opts, 0, &pos, &npos);
 	free(pos);
-	if (r != 0) {
-		vp_cmd_error("render", r, cause);
-		vp_cmd_usage(stderr, &vp_cmd_render, opts);
-		return r;
-	}
+	if (r != VP_OK)
+		return r == VP_OPT_HELP ? VP_OK : r;
 	if (env != NULL && strcmp(env, "prod") != 0 &&
 	    strcmp(env, "preprod") != 0) {
 		r = vp_fail(&cause, VP_ERR_USAGE,

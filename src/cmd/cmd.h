@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/opt.h"
 
 struct vp_ctx {
 	const char	*site_dir;	/* -C DIR, default "." */
@@ -37,6 +38,16 @@ int	vp_cmd_error(const char *cmd, int r, char *cause);
 
 /* Print usage + options for a command (for --help and usage errors). */
 void	vp_cmd_usage(FILE *, const struct vp_cmd *, const void *opts);
+
+/*
+ * Parse a command's options the standard way.  Returns VP_OPT_HELP after
+ * printing the help to stdout (the caller then returns VP_OK); VP_OK with
+ * the positional arguments in *pos (free the array, not its strings); or
+ * an error that is already reported, with the usage, on stderr.  More than
+ * maxpos positional arguments is a usage error.
+ */
+int	vp_cmd_parse(const struct vp_cmd *, int argc, char **argv,
+	    const struct vp_option *opts, int maxpos, char ***pos, int *npos);
 
 /* Look up a command by exact name or unique prefix; NULL if none. */
 const struct vp_cmd *vp_cmd_find(const char *name);
