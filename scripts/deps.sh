@@ -5,7 +5,8 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 	libyaml-dev libjansson-dev libcurl4-openssl-dev libssl-dev
 	jq yamllint shellcheck caddy openssh-server openssh-client
 	postgresql-15 redis-server ansible-core fail2ban cron sudo bc
-	debootstrap curl python3 file restic docker.io docker-compose util-linux)
+	debootstrap curl python3 file restic docker.io docker-compose util-linux
+	git libxml2-utils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

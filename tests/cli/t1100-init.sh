@@ -96,7 +96,7 @@ run 0 --site "$tmp/third.yml" init --non-interactive
 
 # 6. No wizard yet: a usage error, nothing written.
 run 64 -C "$tmp/site" init -o "$tmp/wiz.yml"
-grep -q 'interactive wizard is not available yet' "$tmp/err" ||
+grep -q 'interactive wizard needs a terminal' "$tmp/err" ||
     fail "no wizard message: $(cat "$tmp/err")"
 [ ! -e "$tmp/wiz.yml" ] || fail "file written without --non-interactive"
 run 64 init --non-interactive extra
