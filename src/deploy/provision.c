@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -77,12 +78,24 @@ deploy_n8n_owner(const char *base, const char *email, const char *password,
 	json_t		*doc = NULL, *req = NULL;
 	json_error_t	 je;
 	char		 url[512], *body = NULL;
-	int		 r;
+	int		 r, tries;
 
 	*created = 0;
 	snprintf(url, sizeof(url), "%s/rest/settings", base);
-	if ((r = http_req(url, NULL, &h, cause)) != 0)
-		goto out;
+	/*
+	 * n8n answers /healthz before its REST routes are registered: a 404
+	 * (or 503) right after the health gate means "not yet".  Retry for up
+	 * to 60 s.
+	 */
+	for (tries = 0; ; tries++) {
+		vp_buf_reset(&h.body);
+		h.status = 0;
+		if ((r = http_req(url, NULL, &h, cause)) != 0)
+			goto out;
+		if ((h.status != 404 && h.status != 503) || tries >= 120)
+			break;
+		usleep(500 * 1000);
+	}
 	if (h.status != 200 || (doc = json_loadb(h.body.buf, h.body.len, 0,
 	    &je)) == NULL) {
 		r = vp_fail(cause, VP_ERR_REMOTE, "n8n: GET /rest/settings: "
