@@ -21,8 +21,16 @@ extern const struct vp_cmd vp_cmd_render;
 extern const struct vp_cmd vp_cmd_check;
 extern const struct vp_cmd vp_cmd_vault;
 extern const struct vp_cmd vp_cmd_host;
+extern const struct vp_cmd vp_cmd_plan;
+extern const struct vp_cmd vp_cmd_converge;
 extern const struct vp_cmd vp_cmd_apply;
 extern const struct vp_cmd vp_cmd_status;
+extern const struct vp_cmd vp_cmd_smoke;
+extern const struct vp_cmd vp_cmd_releases;
+extern const struct vp_cmd vp_cmd_rollback;
+extern const struct vp_cmd vp_cmd_rotate_secrets;
+extern const struct vp_cmd vp_cmd_backup;
+extern const struct vp_cmd vp_cmd_restore;
 
 static const struct vp_cmd *const cmd_table[] = {
 	&vp_cmd_help,
@@ -31,8 +39,16 @@ static const struct vp_cmd *const cmd_table[] = {
 	&vp_cmd_check,
 	&vp_cmd_vault,
 	&vp_cmd_host,
+	&vp_cmd_plan,
+	&vp_cmd_converge,
 	&vp_cmd_apply,
 	&vp_cmd_status,
+	&vp_cmd_smoke,
+	&vp_cmd_releases,
+	&vp_cmd_rollback,
+	&vp_cmd_rotate_secrets,
+	&vp_cmd_backup,
+	&vp_cmd_restore,
 	&vp_cmd_version,
 	NULL
 };

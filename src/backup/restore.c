@@ -325,7 +325,7 @@ static int
 restore_n8n(struct rs *s, size_t i, const char *kind, char **cause)
 {
 	struct deploy_ctrs	 cs = DEPLOY_CTRS_INIT;
-	const struct deploy_ctr	*c;
+	const struct deploy_ctr	*c = NULL;
 	char	*src = NULL, *dst = NULL, *in = NULL, *cmd = NULL;
 	const char	*tmp = "/tmp/vpai-restore-n8n.json";
 	int	 r;
@@ -353,7 +353,7 @@ restore_n8n(struct rs *s, size_t i, const char *kind, char **cause)
 		goto out;
 	say(s, "n8n", "%s imported", kind);
  out:
-	if (dst != NULL)
+	if (dst != NULL && c != NULL)
 		bk_exec(NULL, NULL, 0, NULL, "docker", "exec", "-u", "0",
 		    c->id, "rm", "-f", tmp, NULL);
 	deploy_ctrs_release(&cs);

@@ -16,6 +16,7 @@
 #include "check/check.h"
 #include "cmd/cmd.h"
 #include "cmd/pipeline.h"
+#include "cmd/releases.h"
 #include "core/file.h"
 #include "core/opt.h"
 #include "deploy/deploy.h"
@@ -427,6 +428,9 @@ apply_run(struct vp_ctx *ctx, int argc, char **argv)
 	r = deploy_apply(&e, &o, &res, &cause);
 	if (r == 0 && a.p != NULL)
 		r = provision(ctx, &o, a.p, &cause);
+	if (r == 0 && a.p != NULL)
+		r = vp_release_after_apply(ctx, a.root, o.project, a.p, sfile,
+		    &cause);
 	if (r == VP_ERR_HEALTH && res.fail_logs != NULL) {
 		fprintf(stderr, "%s", res.fail_logs);
 		fflush(stderr);

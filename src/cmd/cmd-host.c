@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cmd/cmd.h"
+#include "core/file.h"
 #include "core/opt.h"
 #include "host/host.h"
 #include "transport/transport.h"
@@ -54,11 +55,56 @@ load_want(const char *path, json_t **want, char **cause)
 	return r;
 }
 
+/*
+ * --state FILE: {"targets": {"TARGET": {"ssh_port": N}}}.  Remembers the
+ * sshd port a confirmed apply moved to, for later runs.
+ */
+static int
+state_port(const char *path, const char *target)
+{
+	json_t	*st;
+	int	 port;
+
+	if (path == NULL || (st = json_load_file(path, 0, NULL)) == NULL)
+		return 0;
+	port = (int)json_integer_value(json_object_get(json_object_get(
+	    json_object_get(st, "targets"), target), "ssh_port"));
+	json_decref(st);
+	return port;
+}
+
+static int
+state_save(const char *path, const char *target, int port, char **cause)
+{
+	json_t		*st, *ts;
+	char		*dump = NULL;
+	int		 r;
+
+	if ((st = json_load_file(path, 0, NULL)) == NULL || !json_is_object(st)) {
+		json_decref(st);
+		st = json_object();
+	}
+	if (!json_is_object(ts = json_object_get(st, "targets"))) {
+		ts = json_object();
+		json_object_set_new(st, "targets", ts);
+	}
+	json_object_set_new(ts, target, json_pack("{s:i}", "ssh_port", port));
+	if ((dump = json_dumps(st, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
+		r = vp_fail(cause, VP_ERR_NOMEM, "out of memory");
+	else
+		r = vp_file_write_atomic(path, dump, strlen(dump), 0600,
+		    (uid_t)-1, (gid_t)-1, cause);
+	free(dump);
+	json_decref(st);
+	return r;
+}
+
 static int
 host_run(struct vp_ctx *ctx, int argc, char **argv)
 {
 	const char		*target = NULL, *want_path = NULL;
 	const char		*ssh_config = NULL, *identity = NULL, *sub;
+	const char		*state = NULL;
 	int			 port = 0, become = 0, json = 0, verbose = 0;
 	int			 stats = 0, timeout = 0;
 	const struct vp_option	 opts[] = {
@@ -76,6 +122,8 @@ host_run(struct vp_ctx *ctx, int argc, char **argv)
 		    "run as root through 'sudo -n'"),
 		VP_OPT_INT(0, "timeout", &timeout, "SECONDS",
 		    "give up on one round trip after this long"),
+		VP_OPT_STRING(0, "state", &state, "FILE",
+		    "remember the ssh port a confirmed apply moved to"),
 		VP_OPT_BOOL(0, "json", &json, "print JSON"),
 		VP_OPT_COUNT('v', "verbose", &verbose,
 		    "also list what is already correct"),
@@ -116,7 +164,7 @@ host_run(struct vp_ctx *ctx, int argc, char **argv)
 		goto out;
 	to.ssh_config = ssh_config;
 	to.identity = identity;
-	to.port = port;
+	to.port = port > 0 ? port : state_port(state, target);
 	to.become = become;
 	to.timeout_ms = timeout > 0 ? timeout * 1000 : 0;
 	if ((r = vp_target_open(target, &to, &t, &cause)) != 0)
@@ -166,6 +214,19 @@ host_run(struct vp_ctx *ctx, int argc, char **argv)
 	if (!json && !ctx->quiet)
 		printf("applied: %zu changed, %zu already correct, verified\n",
 		    res.changed, res.noop);
+	if (res.confirmed && !json && !ctx->quiet)
+		printf("confirmed: sshd/ufw change kept after a fresh ssh "
+		    "connection on port %d\n", res.ssh_port ? res.ssh_port :
+		    22);
+	if (res.confirmed && res.ssh_port > 0 && res.ssh_port != to.port &&
+	    !(to.port == 0 && res.ssh_port == 22)) {
+		if (state != NULL && (r = state_save(state, target,
+		    res.ssh_port, &cause)) != 0)
+			goto out;
+		fprintf(stderr, "vpai: note: sshd now listens on port %d%s%s\n",
+		    res.ssh_port, state ? "; remembered in " : "; use -p ",
+		    state ? state : "to reach it");
+	}
  done:
 	if (stats)
 		fprintf(stderr, "vpai host %s: %s: %u round trip%s, %zu "

@@ -11,11 +11,59 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "host/host.h"
 #include "host/internal.h"
 
 #define MARK_FACTS	"@vpai-facts"
+#define CONFIRM_DIR	"/var/lib/vpai/confirm"
+#define CONFIRM_DEFAULT	60
+
+/* 1: the op changes sshd, 2: ufw, 0: neither. */
+static int
+guarded(const json_t *o)
+{
+	const char *k = jstr(o, "op"), *id = jstr(o, "id");
+
+	if (jbool_or(o, "info", 0) || strcmp(jstr(o, "action"), "noop") == 0)
+		return 0;
+	if (strcmp(k, "ufw") == 0)
+		return 2;
+	if (strcmp(k, "service") == 0)
+		return strcmp(id, "ssh") == 0 || strcmp(id, "sshd") == 0;
+	if (strcmp(k, "file") != 0 && strcmp(k, "directory") != 0)
+		return 0;
+	if (strncmp(id, "/etc/ssh/", 9) == 0 || strcmp(id, "/etc/ssh") == 0)
+		return 1;
+	if (strncmp(id, "/etc/ufw/", 9) == 0 ||
+	    strcmp(id, "/etc/default/ufw") == 0)
+		return 2;
+	return 0;
+}
+
+/* Bit 1: some op changes sshd, bit 2: ufw. */
+static int
+guarded_all(const json_t *ops)
+{
+	const json_t	*o;
+	size_t		 i;
+	int		 g = 0;
+
+	json_array_foreach(ops, i, o)
+		g |= guarded(o);
+	return g;
+}
+
+static int
+confirm_timeout(const json_t *want)
+{
+	const json_t *v = json_object_get(json_object_get(want, "confirm"),
+	    "timeout");
+
+	return v ? (int)json_integer_value(v) : CONFIRM_DEFAULT;
+}
 
 static int
 q(struct vp_buf *b, const char *s)
@@ -200,21 +248,84 @@ emit_op(struct vp_buf *b, const json_t *o, size_t step)
 	return VP_ERR_INVALID;
 }
 
+/* vp_arm DIR SECONDS SSH UFW PATH... <<revert.sh */
+static int
+emit_arm(struct vp_buf *b, const char *datadir, const json_t *ops,
+    int seconds, int g, char **cause)
+{
+	struct vp_buf	 rv = VP_BUF_INIT(1u << 20);
+	const json_t	*o;
+	char		 num[32];
+	size_t		 i;
+	int		 r;
+	static const char *const ufw_files[] = { "/etc/ufw/user.rules",
+	    "/etc/ufw/user6.rules", "/etc/ufw/ufw.conf", "/etc/default/ufw",
+	    NULL };
+
+	if ((r = vp_host_script(datadir, "revert.sh", &rv, cause)) != 0)
+		goto out;
+	snprintf(num, sizeof(num), "%d", seconds);
+	if ((r = vp_buf_adds(b, "vp_step 0\nvp_arm")) != 0 ||
+	    (r = q(b, CONFIRM_DIR)) != 0 || (r = q(b, num)) != 0 ||
+	    (r = q(b, g & 1 ? "1" : "0")) != 0 ||
+	    (r = q(b, g & 2 ? "1" : "0")) != 0)
+		goto nomem;
+	json_array_foreach(ops, i, o)
+		if (guarded(o) && (strcmp(jstr(o, "op"), "file") == 0 ||
+		    strcmp(jstr(o, "op"), "directory") == 0) &&
+		    (r = q(b, jstr(o, "id"))) != 0)
+			goto nomem;
+	if (g & 2)
+		for (i = 0; ufw_files[i] != NULL; i++)
+			if ((r = q(b, ufw_files[i])) != 0)
+				goto nomem;
+	if ((r = emit_content(b, rv.buf)) != 0)
+		goto nomem;
+	goto out;
+ nomem:
+	r = vp_fail(cause, r, "cannot build the apply script: %s",
+	    vp_strerror(r));
+ out:
+	vp_buf_release(&rv);
+	return r;
+}
+
+static int	apply_script(const char *, const json_t *,
+		    const struct vp_argv *, int, struct vp_buf *, char **);
+
 int
 vp_host_apply_script(const char *datadir, const json_t *ops,
     const struct vp_argv *verify_query, struct vp_buf *out, char **cause)
 {
+	return apply_script(datadir, ops, verify_query, 0, out, cause);
+}
+
+/* arm_s > 0: arm a commit-confirmed revert of sshd/ufw for arm_s s. */
+static int
+apply_script(const char *datadir, const json_t *ops,
+    const struct vp_argv *verify_query, int arm_s, struct vp_buf *out,
+    char **cause)
+{
 	const json_t	*o;
 	size_t		 i;
-	int		 r, apt_in = 0, apt_rm = 0;
+	int		 r, g, apt_in = 0, apt_rm = 0;
 
 	if ((r = vp_buf_adds(out, "{\n")) != 0 ||
 	    (r = vp_host_script(datadir, "apply.sh", out, cause)) != 0)
 		goto out;
+	g = arm_s > 0 ? guarded_all(ops) : 0;
 	json_array_foreach(ops, i, o) {
 		if (jbool_or(o, "info", 0) || strcmp(jstr(o, "action"),
 		    "noop") == 0)
 			continue;
+		/* arm right before the first sshd/ufw change: packages
+		 * installed by this apply are in place and stay */
+		if (g != 0 && guarded(o)) {
+			if ((r = emit_arm(out, datadir, ops, arm_s, g,
+			    cause)) != 0)
+				goto out;
+			g = 0;
+		}
 		if (strcmp(jstr(o, "op"), "apt") == 0) {
 			/* one apt-get per direction, at the first one */
 			if (strcmp(jstr(o, "action"), "install") == 0 &&
@@ -278,10 +389,119 @@ report_failure(struct vp_target *t, const json_t *ops, const char *out,
 	if (*msg == ' ')
 		msg++;
 	nl = strchr(msg, '\n');
+	if (n == 0)
+		return vp_fail(cause, VP_ERR_REMOTE, "'%s': step 'arm' (the "
+		    "commit-confirmed revert of sshd/ufw; nothing changed): "
+		    "%.*s", vp_target_name(t),
+		    (int)(nl ? nl - msg : (long)strlen(msg)), msg);
 	o = json_array_get(ops, (size_t)(n > 0 ? n - 1 : 0));
 	return vp_fail(cause, VP_ERR_REMOTE, "'%s': step %ld (%s %s: %s): "
 	    "%.*s", vp_target_name(t), n, jstr(o, "op"), jstr(o, "id"),
 	    jstr(o, "action"), (int)(nl ? nl - msg : (long)strlen(msg)), msg);
+}
+
+/* sshd's first port in facts ("sshd": {"port": "22" | [...]}), or 0. */
+static int
+facts_ssh_port(const json_t *facts)
+{
+	const json_t	*v = json_object_get(json_object_get(facts, "sshd"),
+			    "port");
+
+	if (json_is_array(v))
+		v = json_array_get(v, 0);
+	return json_is_string(v) ? atoi(json_string_value(v)) : 0;
+}
+
+static const char disarm_sh[] =
+    "d=" CONFIRM_DIR "\n"
+    "if [ -e \"$d/armed\" ]; then\n"
+    "\trm -f -- \"$d/armed\"\n"
+    "\tkill \"$(cat \"$d/pid\")\" 2>/dev/null\n"
+    "\trm -rf -- \"$d\"\n"
+    "\techo @vpai-confirmed\n"
+    "else\n"
+    "\techo @vpai-not-armed\n"
+    "fi\n";
+
+static const char reverted_sh[] =
+    "d=" CONFIRM_DIR "\n"
+    "if [ -e \"$d/reverted\" ]; then\n"
+    "\trm -rf -- \"$d\"\n"
+    "\techo @vpai-reverted\n"
+    "fi\n";
+
+/* Run script over a fresh connection on port; *ok = marker seen. */
+static int
+fresh_run(struct vp_target *t, int port, const char *script,
+    const char *marker, int *ok, char **cause)
+{
+	struct vp_target	*n = NULL;
+	struct vp_target_result	 tr = VP_TARGET_RESULT_INIT;
+	const char		*argv[] = { "sh", "-s", NULL };
+	int			 r;
+
+	*ok = 0;
+	if ((r = vp_target_reopen(t, port, &n, cause)) != 0)
+		goto out;
+	if ((r = vp_target_run(n, argv, script, strlen(script), &tr,
+	    cause)) != 0)
+		goto out;
+	*ok = tr.status == 0 && strstr(tr.out.buf, marker) != NULL;
+ out:
+	vp_target_result_release(&tr);
+	vp_target_close(n);
+	return r;
+}
+
+/*
+ * Commit-confirmed, after a verified apply: disarm through a fresh
+ * connection on the new port, or wait for the host's revert and check
+ * that the old path works again.
+ */
+static int
+confirm(struct vp_target *t, int seconds, time_t armed,
+    struct vp_host_result *res, char **cause)
+{
+	char	*c1 = NULL, *c2 = NULL;
+	int	 port, old = vp_target_port(t), ok = 0, r, i;
+	time_t	 until = armed + seconds + 3;
+
+	port = res->ssh_port > 0 ? res->ssh_port : old;
+	r = fresh_run(t, port, disarm_sh, "@vpai-confirmed", &ok, &c1);
+	if (r == VP_OK && ok) {
+		res->confirmed = 1;
+		return VP_OK;
+	}
+	if (r == VP_OK)
+		c1 = strdup("the revert timer had already fired; raise "
+		    "\"confirm\": {\"timeout\": S}");
+	/* the host reverts by itself: wait for it, then check */
+	while (time(NULL) < until)
+		sleep(1);
+	for (i = 0; i < 5; i++) {
+		free(c2);
+		c2 = NULL;
+		if (fresh_run(t, old, reverted_sh, "@vpai-reverted", &ok,
+		    &c2) == VP_OK && ok)
+			break;
+		sleep(2);
+	}
+	if (ok)
+		r = vp_fail(cause, VP_ERR_REMOTE, "'%s': step 'confirm': a "
+		    "fresh ssh connection on port %d failed after the sshd/ufw "
+		    "change (%s); the host reverted the change by itself "
+		    "after %d s and is reachable again", vp_target_name(t),
+		    port ? port : 22, c1 ? c1 : "?", seconds);
+	else
+		r = vp_fail(cause, VP_ERR_REMOTE, "'%s': step 'confirm': a "
+		    "fresh ssh connection on port %d failed after the sshd/ufw "
+		    "change (%s), and the revert could not be checked on port "
+		    "%d: %s", vp_target_name(t), port ? port : 22,
+		    c1 ? c1 : "?", old ? old : 22, c2 ? c2 :
+		    "no revert recorded in " CONFIRM_DIR);
+	free(c1);
+	free(c2);
+	return r;
 }
 
 int
@@ -295,7 +515,8 @@ vp_host_apply(struct vp_target *t, const char *datadir, const json_t *want,
 	const char		*m;
 	const json_t		*o = NULL;
 	size_t			 i;
-	int			 r;
+	time_t			 armed = 0;
+	int			 r, arm_s = 0;
 
 	res->changed = vp_host_plan_changes(ops);
 	res->noop = 0;
@@ -305,15 +526,29 @@ vp_host_apply(struct vp_target *t, const char *datadir, const json_t *want,
 			res->noop++;
 	if (res->changed == 0)
 		return VP_OK;
+	if (vp_target_is_ssh(t) && guarded_all(ops) != 0)
+		arm_s = confirm_timeout(want);
 	if ((r = vp_host_facts_query(want, &qa, cause)) != 0 ||
-	    (r = vp_host_apply_script(datadir, ops, &qa, &script, cause)) != 0)
+	    (r = apply_script(datadir, ops, &qa, arm_s, &script, cause)) != 0)
 		goto out;
+	armed = time(NULL);
 	if ((r = vp_target_run(t, argv, script.buf, script.len, &tr,
 	    cause)) != 0)
 		goto out;
 	if (tr.status != 0 || (m = strstr(tr.out.buf, MARK_FACTS "\n")) ==
 	    NULL) {
 		r = report_failure(t, ops, tr.out.buf, &tr, cause);
+		if (arm_s > 0 && strstr(tr.out.buf, "@ok 0\n") != NULL &&
+		    cause != NULL && *cause != NULL) {
+			char *c = NULL;
+
+			if (asprintf(&c, "%s; the host restores its previous "
+			    "sshd/ufw configuration by itself within %d s "
+			    "(commit-confirmed)", *cause, arm_s) >= 0) {
+				free(*cause);
+				*cause = c;
+			}
+		}
 		goto out;
 	}
 	m += strlen(MARK_FACTS) + 1;
@@ -334,7 +569,12 @@ vp_host_apply(struct vp_target *t, const char *datadir, const json_t *want,
 		    "%s is still not as wanted after apply (%s)",
 		    vp_target_name(t), jstr(o, "op"), jstr(o, "id"),
 		    jstr(o, "why"));
+		/* an armed revert still fires: the host restores itself */
+		goto out;
 	}
+	res->ssh_port = facts_ssh_port(res->facts_after);
+	if (arm_s > 0)
+		r = confirm(t, arm_s, armed, res, cause);
  out:
 	vp_argv_release(&qa);
 	vp_buf_release_secure(&script);

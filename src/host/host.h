@@ -86,8 +86,11 @@ struct vp_host_result {
 	size_t	noop;
 	json_t	*facts_after;	/* new reference or NULL */
 	json_t	*ops_after;	/* re-planned ops (all no-ops on success) */
+	int	 confirmed;	/* sshd/ufw change confirmed by a fresh
+				   connection (commit-confirmed) */
+	int	 ssh_port;	/* sshd's port after apply (0: unknown) */
 };
-#define VP_HOST_RESULT_INIT { 0, 0, NULL, NULL }
+#define VP_HOST_RESULT_INIT { 0, 0, NULL, NULL, 0, 0 }
 void	vp_host_result_release(struct vp_host_result *);
 
 /*
@@ -95,9 +98,32 @@ void	vp_host_result_release(struct vp_host_result *);
  * re-plan from the facts gathered in that same trip has no changes.
  * Nothing is sent when ops has no changes (0 round trips).  Errors name
  * the target and the failing step.
+ *
+ * Commit-confirmed (ssh targets): when ops change sshd (/etc/ssh/...,
+ * service ssh) or ufw (/etc/ufw/..., /etc/default/ufw, ufw ops), the
+ * script first arms a revert on the host (vp_arm, stack/host/revert.sh:
+ * saved copies + a detached timer, want "confirm": {"timeout": S},
+ * default 60 s).  After the apply, vpai opens a FRESH connection (new
+ * control socket) on sshd's port from the verify facts and disarms
+ * through it.  If that connection fails, the host restores the saved
+ * files and restarts sshd / reloads ufw by itself; vpai waits for it,
+ * checks the old path works again and fails with VP_ERR_REMOTE.
  */
 int	vp_host_apply(struct vp_target *, const char *datadir,
 	    const json_t *want, const json_t *ops, struct vp_host_result *res,
+	    char **cause);
+
+/*
+ * The host roles as one desired state: datadir/host/roles.yml lists the
+ * roles in order; each datadir/host/roles/NAME.yml is rendered with vars
+ * (the site's template variables) and merged (lists concatenated);
+ * files[].content_from and ufw_from take the rendered bundle's files.
+ * *want and *skipped (an array of {"role", "why"} for roles that say
+ * "skip") are new references.
+ */
+struct bundle;
+int	vp_host_roles_want(const char *datadir, const json_t *vars,
+	    const struct bundle *bundle, json_t **want, json_t **skipped,
 	    char **cause);
 
 /* ---- helpers shared by the host module (exposed for unit tests) ---- */

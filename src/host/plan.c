@@ -129,7 +129,7 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 	    "groups", "users",
 	    "directories", "files", "lines", "sysctl", "authorized_keys",
 	    "services", "cron", "ufw", "timezone", "hostname", "hosts",
-	    "hosts_file", "secrets", NULL };
+	    "hosts_file", "secrets", "confirm", NULL };
 	static const char *const lists[] = { "apt_repos", "groups", "users",
 	    "directories", "files", "lines", "authorized_keys", "services",
 	    "cron", "hosts", "secrets", NULL };
@@ -153,6 +153,15 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 			    s ? " (did you mean '" : "", s ? s : "",
 			    s ? "'?)" : "");
 		}
+	}
+	if ((v = json_object_get(want, "confirm")) != NULL) {
+		x = json_object_get(v, "timeout");
+		if (!json_is_object(v) || json_object_size(v) !=
+		    (x != NULL) || (x != NULL && (!json_is_integer(x) ||
+		    json_integer_value(x) < 10 ||
+		    json_integer_value(x) > 3600)))
+			WERR("%s: confirm: expected {\"timeout\": SECONDS} "
+			    "with 10 <= SECONDS <= 3600", origin);
 	}
 	for (i = 0; lists[i] != NULL; i++)
 		if ((r = check_list(want, lists[i], origin, cause)) != 0)

@@ -15,20 +15,12 @@
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "stack/stack.h"
 
 #define STACK_FILE_MAX		(1u << 20)	/* one stack data file */
 #define STACK_YAML_DEPTH	32
 
-/*
- * Parse YAML text (one document) into *doc (new reference).  When lines
- * is not NULL, *lines is a new object mapping each value's path ("a",
- * "a.b", "a[2].c") to its 1-based line.  Aliases, anchors with aliases,
- * tags and duplicate keys are errors.  Plain scalars true/false, null/~,
- * empty, decimal integers and floats are typed; quoted scalars are strings.
- * Errors read "NAME:LINE:COL: what".
- */
-int	stack_yaml_load(const char *name, const char *data, size_t len,
-	    json_t **doc, json_t **lines, char **cause);
+/* stack_yaml_load() is public: see stack/stack.h. */
 
 /*
  * Append doc as block YAML to out: mapping keys sorted, strings plain

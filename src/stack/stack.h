@@ -84,4 +84,16 @@ int	bundle_write(const struct bundle *, const char *dir, int *nchanged,
 const struct bundle_file *bundle_find(const struct bundle *, const char *path);
 void	bundle_free(struct bundle *);
 
+/*
+ * Parse YAML text (one document) into *doc (new reference).  When lines
+ * is not NULL, *lines is a new object mapping each value's path ("a",
+ * "a.b", "a[2].c") to its 1-based line.  Aliases, anchors with aliases,
+ * tags and duplicate keys are errors.  Plain scalars true/false, null/~,
+ * empty, decimal integers and floats are typed; quoted scalars are strings.
+ * Errors read "NAME:LINE:COL: what".
+ */
+int	stack_yaml_load(const char *name, const char *data, size_t len,
+	    json_t **doc, json_t **lines, char **cause);
+
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "transport/transport.h"
@@ -195,6 +196,28 @@ vp_target_open(const char *name, const struct vp_target_opts *o,
  fail:
 	vp_target_close(t);
 	return r;
+}
+
+int
+vp_target_reopen(const struct vp_target *t, int port, struct vp_target **out,
+    char **cause)
+{
+	struct vp_target_opts	o = t->o;
+
+	o.port = port > 0 ? port : t->spec.port;
+	return vp_target_open(t->name, &o, out, cause);
+}
+
+int
+vp_target_port(const struct vp_target *t)
+{
+	return t->spec.port;
+}
+
+int
+vp_target_is_ssh(const struct vp_target *t)
+{
+	return t->spec.kind == VP_TARGET_SSH;
 }
 
 const char *
@@ -427,8 +450,19 @@ vp_target_close(struct vp_target *t)
 	}
 	if (t->cmpath != NULL)
 		unlink(t->cmpath);
-	if (t->cmdir != NULL)
-		rmdir(t->cmdir);
+	/*
+	 * A master that is still going away (or ssh's temporary "cm.XXXX"
+	 * socket of a failed connection) can hold the directory for a few
+	 * milliseconds: retry briefly rather than leave it behind.
+	 */
+	if (t->cmdir != NULL) {
+		struct timespec	ts = { 0, 50 * 1000 * 1000 };
+		int		i;
+
+		for (i = 0; rmdir(t->cmdir) != 0 && errno == ENOTEMPTY &&
+		    i < 20; i++)
+			nanosleep(&ts, NULL);
+	}
 	vp_target_spec_release(&t->spec);
 	free(t->cmpath);
 	free(t->cmdir);

@@ -87,6 +87,17 @@ int	vp_target_open(const char *name, const struct vp_target_opts *,
 /* Stop the ControlMaster (if any), remove the socket dir, free. */
 void	vp_target_close(struct vp_target *);
 
+/*
+ * Open a NEW target with t's name and options (its own control socket,
+ * so its first command makes a fresh connection), on port when > 0.
+ */
+int	vp_target_reopen(const struct vp_target *t, int port,
+	    struct vp_target **out, char **cause);
+
+/* The port in use (0: ssh's default); 1 if t is an ssh target. */
+int	vp_target_port(const struct vp_target *);
+int	vp_target_is_ssh(const struct vp_target *);
+
 /* "local" or "ssh://user@host:port" as given; borrowed. */
 const char *vp_target_name(const struct vp_target *);
 

@@ -222,3 +222,33 @@ vp_ufw() {
 	vp_run ufw "$@"
 	vp_ok
 }
+
+# vp_arm DIR SECONDS SSH UFW PATH...  (base64 of revert.sh on stdin)
+# Commit-confirmed: save PATHs into DIR and start revert.sh detached; it
+# restores them after SECONDS unless vpai disarms it through a fresh
+# connection (see revert.sh).  Runs before the first change.
+vp_arm() {
+	command -v setsid >/dev/null 2>&1 ||
+	    vp_fail "setsid is not installed: cannot arm the automatic revert"
+	vp_ad=$1 vp_as=$2 vp_ah=$3 vp_au=$4
+	shift 4
+	[ ! -e "$vp_ad/armed" ] ||
+	    vp_fail "a revert is already armed in '$vp_ad' (another apply is running, or wait for it to fire)"
+	rm -rf -- "$vp_ad"
+	(umask 077 && mkdir -p -- "$vp_ad" && base64 -d >"$vp_ad/revert.sh") ||
+	    vp_fail "cannot write '$vp_ad'"
+	: >"$vp_ad/list"
+	vp_ai=0
+	for vp_ap; do
+		vp_ai=$((vp_ai + 1))
+		if [ -e "$vp_ap" ] || [ -L "$vp_ap" ]; then
+			vp_run cp -a -- "$vp_ap" "$vp_ad/$vp_ai"
+		fi
+		printf '%s\n' "$vp_ap" >>"$vp_ad/list"
+	done
+	: >"$vp_ad/armed"
+	setsid sh "$vp_ad/revert.sh" "$vp_ad" "$vp_as" "$vp_ah" "$vp_au" \
+	    </dev/null >/dev/null 2>&1 &
+	echo "$!" >"$vp_ad/pid"
+	vp_ok
+}

@@ -22,6 +22,7 @@ CC=$cc cmake -S "$src" -B "$bld" -DVPAI_FUZZ=ON -DVPAI_SANITIZE=ON \
 
 fuzzers=(tmpl)
 [ -f "$src/fuzz/fuzz-site.c" ] && fuzzers+=(site)
+fuzzers+=(vault)
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/vpai-fuzz.XXXXXX") || fail "mktemp"
 trap 'rm -rf "$scratch"' EXIT

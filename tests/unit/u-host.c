@@ -20,6 +20,7 @@
 
 #include "t.h"
 #include "host/host.h"
+#include "stack/stack.h"
 
 static char	datadir[4096], plandir[4096];
 
@@ -468,6 +469,130 @@ T_TEST(local_converge)
 	free(cause);
 }
 
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+	char	 path[4096];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	T_ASSERT((f = fopen(path, "w")) != NULL);
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* Roles: templates, content_from, ufw_from, skip, merged users. */
+T_TEST(roles_want)
+{
+	char			 root[] = "/tmp/u-host-roles.XXXXXX", p[4200];
+	struct bundle_file	 files[] = {
+		{ "host/ssh/x.conf", 0600, 0, 0, "Port 804\n", 9, 1, NULL },
+		{ "host/ufw/rules", 0644, 0, 0, "default incoming deny\n"
+		  "default routed deny\nallow 804/tcp from 10.0.0.0/8 # ssh\n"
+		  "allow 443/udp\n", 82, 0, NULL },
+	};
+	struct bundle		 b = { files, 2, NULL };
+	json_t			*vars = json_pack("{s:s}", "user", "ops");
+	json_t			*want = NULL, *sk = NULL, *u;
+	char			*cause = NULL;
+	int			 r;
+
+	files[1].len = strlen(files[1].data);
+	T_ASSERT(mkdtemp(root) != NULL);
+	snprintf(p, sizeof(p), "%s/host", root);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/host/roles", root);
+	mkdir(p, 0700);
+	put_file(root, "host/roles.yml", "roles: [a, skipme, b]\n");
+	put_file(root, "host/roles/a.yml", "users:\n  - name: {{ user }}\n"
+	    "    groups: [sudo]\npackages:\n  present: [jq]\n");
+	put_file(root, "host/roles/skipme.yml", "skip: \"not in Debian\"\n");
+	put_file(root, "host/roles/b.yml", "users:\n  - name: {{ user }}\n"
+	    "    groups: [docker, sudo]\npackages:\n  present: [ufw]\n"
+	    "files:\n  - path: /etc/ssh/sshd_config.d/v.conf\n"
+	    "    content_from: host/ssh/x.conf\nufw_from: host/ufw/rules\n");
+	r = vp_host_roles_want(root, vars, &b, &want, &sk, &cause);
+	T_INTEQ(r, 0);
+	if (r != 0)
+		fprintf(stderr, "cause: %s\n", cause);
+	if (r == 0) {
+		T_INTEQ((int)json_array_size(json_object_get(want, "users")),
+		    1);
+		u = json_array_get(json_object_get(want, "users"), 0);
+		T_STREQ(json_string_value(json_object_get(u, "name")), "ops");
+		T_INTEQ((int)json_array_size(json_object_get(u, "groups")), 2);
+		T_INTEQ((int)json_array_size(json_object_get(json_object_get(
+		    want, "packages"), "present")), 2);
+		u = json_array_get(json_object_get(want, "files"), 0);
+		T_STREQ(json_string_value(json_object_get(u, "content")),
+		    "Port 804\n");
+		T_ASSERT(json_is_true(json_object_get(u, "secret")));
+		T_ASSERT(json_object_get(u, "content_from") == NULL);
+		u = json_object_get(want, "ufw");
+		T_STREQ(json_string_value(json_object_get(u,
+		    "default_incoming")), "deny");
+		T_INTEQ((int)json_array_size(json_object_get(u, "rules")), 2);
+		u = json_array_get(json_object_get(u, "rules"), 0);
+		T_STREQ(json_string_value(json_object_get(u, "port")), "804");
+		T_STREQ(json_string_value(json_object_get(u, "from")),
+		    "10.0.0.0/8");
+		T_INTEQ((int)json_array_size(sk), 1);
+		T_STREQ(json_string_value(json_object_get(json_array_get(sk,
+		    0), "role")), "skipme");
+	}
+	json_decref(want);
+	json_decref(sk);
+	want = sk = NULL;
+	free(cause);
+	cause = NULL;
+	/* a bad rule line and a missing bundle file are errors */
+	files[1].data = "allow everything\n";
+	files[1].len = strlen(files[1].data);
+	T_ASSERT(vp_host_roles_want(root, vars, &b, &want, &sk, &cause) != 0);
+	T_ASSERT(cause != NULL && strstr(cause, "host/ufw/rules: line 1") !=
+	    NULL);
+	free(cause);
+	cause = NULL;
+	b.n = 1;
+	T_ASSERT(vp_host_roles_want(root, vars, &b, &want, &sk, &cause) ==
+	    VP_ERR_NOTFOUND);
+	free(cause);
+	cause = NULL;
+	T_ASSERT(want == NULL && sk == NULL);
+	json_decref(vars);
+	{
+		const char *n[] = { "host/roles/a.yml", "host/roles/b.yml",
+		    "host/roles/skipme.yml", "host/roles.yml", "host/roles",
+		    "host", "" };
+		size_t i;
+
+		for (i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
+			snprintf(p, sizeof(p), "%s/%s", root, n[i]);
+			if (remove(p) != 0)
+				T_ASSERT(!"cannot clean up");
+		}
+	}
+}
+
+/* The commit-confirmed window is checked. */
+T_TEST(confirm_check)
+{
+	json_t	*w = json_pack("{s:{s:i}}", "confirm", "timeout", 5);
+	char	*cause = NULL;
+
+	T_ASSERT(vp_host_want_check(w, "w.json", &cause) == VP_ERR_INVALID);
+	T_ASSERT(cause != NULL && strstr(cause, "confirm") != NULL);
+	free(cause);
+	cause = NULL;
+	json_decref(w);
+	w = json_pack("{s:{s:i}}", "confirm", "timeout", 30);
+	T_INTEQ(vp_host_want_check(w, "w.json", &cause), 0);
+	json_decref(w);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -486,5 +611,7 @@ main(void)
 	T_RUN(local_converge);
 	T_RUN(large_file_no_diff);
 	T_RUN(apply_refuses_changed_file);
+	T_RUN(roles_want);
+	T_RUN(confirm_check);
 	return T_DONE();
 }
