@@ -89,21 +89,10 @@ restore_cmd(struct vp_ctx *ctx, int argc, char **argv)
 		VP_OPT_END()
 	};
 
-	r = vp_opt_parse(argc, argv, opts, &pos, &npos, &cause);
-	if (r == VP_OPT_HELP) {
-		vp_cmd_usage(stdout, &vp_cmd_restore, opts);
-		free(pos);
-		return VP_OK;
-	}
-	if (r == 0 && npos > 0)
-		r = vp_fail(&cause, VP_ERR_USAGE, "unexpected argument '%s'",
-		    pos[0]);
+	r = vp_cmd_parse(&vp_cmd_restore, argc, argv, opts, 0, &pos, &npos);
 	free(pos);
-	if (r != 0) {
-		vp_cmd_error("restore", r, cause);
-		vp_cmd_usage(stderr, &vp_cmd_restore, opts);
-		return r;
-	}
+	if (r != VP_OK)
+		return r == VP_OPT_HELP ? VP_OK : r;
 	memset(&po, 0, sizeof(po));
 	po.secrets_file = sfile;
 	po.vault_password_file = pwfile;
