@@ -230,23 +230,35 @@ vhost_url(const struct smoke_env *e, const char *host, const char *path,
 	snprintf(out, len, "%s://%s:%d%s", e->scheme, host, e->port, path);
 }
 
+/*
+ * GET path on the vhost `host` through Caddy; healthy when the status is
+ * `expect`.  `why` (or NULL) is appended to the note on a mismatch.
+ */
 static int
-c_https_health(struct job *j)
+vhost_expect(struct job *j, const char *host, const char *path, long expect,
+    const char *why)
 {
 	struct http_req	q;
 	char		url[512];
 	int		ok = 0;
 
 	memset(&q, 0, sizeof(q));
-	vhost_url(j->env, j->env->o->domain, "/health", url, sizeof(url));
-	q.host = j->env->o->domain;
+	vhost_url(j->env, host, path, url, sizeof(url));
+	q.host = host;
 	q.url = url;
 	if (http_do(j, &q) == 0) {
-		ok = q.status == 200;
-		note(j, "%s: HTTP %ld", url, q.status);
+		ok = q.status == expect;
+		note(j, "%s: HTTP %ld%s", url, q.status,
+		    ok || why == NULL ? "" : why);
 	}
 	vp_buf_release(&q.body);
 	return ok;
+}
+
+static int
+c_https_health(struct job *j)
+{
+	return vhost_expect(j, j->env->o->domain, "/health", 200, NULL);
 }
 
 static int
@@ -367,21 +379,8 @@ c_qdrant(struct job *j)
 static int
 c_litellm_health(struct job *j)
 {
-	struct http_req	q;
-	char		url[512];
-	int		ok = 0;
-
-	memset(&q, 0, sizeof(q));
-	vhost_url(j->env, j->env->o->domain, "/litellm/health/liveliness",
-	    url, sizeof(url));
-	q.host = j->env->o->domain;
-	q.url = url;
-	if (http_do(j, &q) == 0) {
-		ok = q.status == 200;
-		note(j, "%s: HTTP %ld", url, q.status);
-	}
-	vp_buf_release(&q.body);
-	return ok;
+	return vhost_expect(j, j->env->o->domain,
+	    "/litellm/health/liveliness", 200, NULL);
 }
 
 static int
@@ -510,21 +509,8 @@ c_redis(struct job *j)
 static int
 c_vpn(struct job *j)
 {
-	struct http_req	q;
-	char		url[512];
-	int		ok = 0;
-
-	memset(&q, 0, sizeof(q));
-	vhost_url(j->env, j->env->o->admin_host, j->arg, url, sizeof(url));
-	q.host = j->env->o->admin_host;
-	q.url = url;
-	if (http_do(j, &q) == 0) {
-		ok = q.status == 403;
-		note(j, "%s: HTTP %ld%s", url, q.status, ok ? "" :
-		    " (expected 403 outside the VPN)");
-	}
-	vp_buf_release(&q.body);
-	return ok;
+	return vhost_expect(j, j->env->o->admin_host, j->arg, 403,
+	    " (expected 403 outside the VPN)");
 }
 
 static void *
