@@ -18,6 +18,9 @@ The data file (JSON):
     [{method, path, auth, handler, status, body, content_type}]
 Path patterns use {name} for one segment.  Handlers: text, json, and the
 stateful ones named below (qdrant_*, litellm_*, grafana_*, loki_push).
+Grafana's admin credential is persisted (auth.persist in the data
+directory): set from GF_SECURITY_ADMIN_PASSWORD(__FILE) on the first boot
+only, changed through the admin API afterwards, as in Grafana.
 """
 
 import base64
@@ -103,6 +106,66 @@ class Service:
             self.snapshot_dir = (dig(self.config, spec["snapshot_dir_config_key"])
                                  or self.snapshot_dir)
         self.pushed = 0
+        self.admin = None
+        self.admin_path = None
+        self.init_admin()
+
+    # -- a persisted admin credential (Grafana) ----------------------------
+    def basic_user(self):
+        auth = self.spec.get("auth") or {}
+        for env in auth.get("user_env", []):
+            if os.environ.get(env):
+                return os.environ[env]
+        return auth.get("user", "admin")
+
+    def data_dir(self):
+        env = self.spec.get("state_dir_env")
+        return (os.environ.get(env) if env else None) or self.state_dir
+
+    @staticmethod
+    def hash_password(password, salt):
+        return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 10000).hex()
+
+    def init_admin(self):
+        """Like Grafana: the admin user and its password are created on the
+        first boot from the env (or __FILE) variable, stored hashed in the
+        data directory, and later boots ignore the variable."""
+        auth = self.spec.get("auth") or {}
+        if not auth.get("persist") or self.data_dir() is None:
+            return
+        self.admin_path = os.path.join(self.data_dir(), auth["persist"])
+        try:
+            with open(self.admin_path, encoding="utf-8") as f:
+                self.admin = json.load(f)
+            log("admin user '%s' from %s (the env password is ignored)" % (self.admin["login"], self.admin_path))
+            return
+        except FileNotFoundError:
+            pass
+        self.set_admin(self.basic_user(), self.secret or "admin")
+        log("first boot: admin user '%s' created in %s" % (self.admin["login"], self.admin_path))
+
+    def set_admin(self, login, password):
+        salt = os.urandom(16)
+        now = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+        adm = {"id": 1, "login": login, "salt": salt.hex(), "hash": self.hash_password(password, salt),
+               "created": (self.admin or {}).get("created", now), "updated": now}
+        tmp = self.admin_path + ".tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(adm, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.rename(tmp, self.admin_path)
+        except OSError as e:
+            raise SystemExit("standin: cannot write %s: %s" % (self.admin_path, e.strerror))
+        self.admin = adm
+
+    def admin_ok(self, login, password):
+        a = self.admin
+        return (a is not None and hmac.compare_digest(login.encode(), a["login"].encode()) and
+                hmac.compare_digest(self.hash_password(password, bytes.fromhex(a["salt"])).encode(),
+                                    a["hash"].encode()))
 
     def parse_args(self, argv):
         out = {}
@@ -216,16 +279,11 @@ class Handler(BaseHTTPRequestHandler):
                 user, _, pw = base64.b64decode(authz[6:]).decode().partition(":")
             except ValueError:
                 user, pw = "", ""
-            if user == self.basic_user():
+            if self.svc.admin is not None:
+                return self.svc.admin_ok(user, pw)
+            if user == self.svc.basic_user():
                 got.append(pw)
         return any(hmac.compare_digest(g.encode(), want.encode()) for g in got)
-
-    def basic_user(self):
-        auth = self.svc.spec.get("auth") or {}
-        for env in auth.get("user_env", []):
-            if os.environ.get(env):
-                return os.environ[env]
-        return auth.get("user", "admin")
 
     def dispatch(self):
         path = self.path.split("?", 1)[0]
@@ -245,7 +303,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(404, {"error": "not served by the vpai stand-in for %s" % self.svc.name,
                                "path": path})
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = lambda self: self.dispatch()
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = lambda self: self.dispatch()
 
     # -- generic handlers ------------------------------------------------
     def h_text(self, r):
@@ -361,6 +419,136 @@ class Handler(BaseHTTPRequestHandler):
             data = f.read()
         self.send(200, data, "application/octet-stream")
 
+    # Recovery (POST .../snapshots/upload, PUT .../snapshots/recover): like
+    # Qdrant, the collection is created or overwritten from the snapshot.
+    # A stand-in collection snapshot is a tar holding one <collection>.json.
+    def recover_from(self, name, data, checksum=None):
+        p = self.coll_path(name)
+        if p is None:
+            return self.q_err(400, "bad collection name")
+        if checksum and hashlib.sha256(data).hexdigest() != checksum.lower():
+            return self.q_err(400, "Snapshot checksum mismatch: expected %s" % checksum)
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+                members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")]
+                if len(members) != 1:
+                    return self.q_err(400, "Snapshot is not a collection snapshot (%d collections)" % len(members))
+                doc = json.load(tar.extractfile(members[0]))
+        except (tarfile.TarError, ValueError, OSError) as e:
+            return self.q_err(400, "Invalid snapshot: %s" % e)
+        if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+            return self.q_err(400, "Invalid snapshot: no collection config")
+        doc["name"] = name
+        with self.svc.lock:
+            with open(p + ".tmp", "w", encoding="utf-8") as f:
+                json.dump(doc, f)
+            os.rename(p + ".tmp", p)
+        self.q_ok(True)
+
+    def query(self):
+        from urllib.parse import parse_qs, urlsplit
+        return {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+
+    def h_qdrant_snapshot_upload(self, r, name):
+        import email.parser
+        import email.policy
+        ctype = self.headers.get("Content-Type", "")
+        if not ctype.startswith("multipart/form-data"):
+            return self.q_err(400, "Content type must be multipart/form-data")
+        raw = self.body()
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
+        data = None
+        for part in msg.iter_parts() if msg.is_multipart() else []:
+            if part.get_param("name", header="content-disposition") == "snapshot":
+                data = part.get_payload(decode=True)
+        if data is None:
+            return self.q_err(400, "No snapshot file in the form (field 'snapshot')")
+        self.recover_from(name, data, self.query().get("checksum"))
+
+    def h_qdrant_snapshot_recover(self, r, name):
+        body = self.json_body()
+        loc = body.get("location") if isinstance(body, dict) else None
+        if not isinstance(loc, str):
+            return self.q_err(400, "Json deserialize error: missing field `location`")
+        if loc.startswith("file://"):
+            path = os.path.realpath(loc[len("file://"):])
+            base = os.path.realpath(self.svc.snapshot_dir)
+            if not path.startswith(base + os.sep):
+                return self.q_err(400, "Snapshot file path %s is outside the snapshots directory" % loc)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                return self.q_err(404, "Snapshot file %s does not exist" % loc)
+        elif loc.startswith("http://") or loc.startswith("https://"):
+            import urllib.request
+            import urllib.error
+            req = urllib.request.Request(loc, headers={"api-key": body.get("api_key") or ""})
+            try:
+                with urllib.request.urlopen(req, timeout=60) as f:
+                    data = f.read()
+            except (urllib.error.URLError, OSError) as e:
+                return self.q_err(400, "Failed to download snapshot from %s: %s" % (loc, e))
+        else:
+            return self.q_err(400, "Snapshot location must be a file:// or http(s):// URL")
+        self.recover_from(name, data, body.get("checksum"))
+
+    # Points, enough to seed and compare data: upsert, get, scroll, count.
+    def load_coll(self, name):
+        p = self.coll_path(name)
+        if p is None or not os.path.exists(p):
+            return None, None
+        with open(p, encoding="utf-8") as f:
+            return p, json.load(f)
+
+    def h_qdrant_points_upsert(self, r, name):
+        body = self.json_body()
+        pts = body.get("points") if isinstance(body, dict) else None
+        if not isinstance(pts, list):
+            return self.q_err(400, "Json deserialize error: missing field `points`")
+        with self.svc.lock:
+            p, doc = self.load_coll(name)
+            if p is None:
+                return self.q_err(404, "Not found: Collection `%s` doesn't exist!" % name)
+            store = doc.setdefault("point_data", {})
+            for pt in pts:
+                if not isinstance(pt, dict) or not isinstance(pt.get("id"), (int, str)):
+                    return self.q_err(400, "Bad point: an id is required")
+                store[str(pt["id"])] = {"id": pt["id"], "vector": pt.get("vector"),
+                                        "payload": pt.get("payload") or {}}
+            doc["points"] = len(store)
+            doc["op"] = doc.get("op", 0) + 1
+            with open(p + ".tmp", "w", encoding="utf-8") as f:
+                json.dump(doc, f)
+            os.rename(p + ".tmp", p)
+        self.q_ok({"operation_id": doc["op"], "status": "completed"})
+
+    def h_qdrant_point_get(self, r, name, pid):
+        p, doc = self.load_coll(name)
+        if p is None:
+            return self.q_err(404, "Not found: Collection `%s` doesn't exist!" % name)
+        pt = doc.get("point_data", {}).get(pid)
+        if pt is None:
+            return self.q_err(404, "Not found: No point with id %s found" % pid)
+        self.q_ok(pt)
+
+    def h_qdrant_points_scroll(self, r, name):
+        body = self.json_body() or {}
+        p, doc = self.load_coll(name)
+        if p is None:
+            return self.q_err(404, "Not found: Collection `%s` doesn't exist!" % name)
+        pts = sorted(doc.get("point_data", {}).values(), key=lambda x: str(x["id"]))[:int(body.get("limit", 10))]
+        if not body.get("with_vector"):
+            pts = [{"id": x["id"], "payload": x["payload"]} for x in pts]
+        self.q_ok({"points": pts, "next_page_offset": None})
+
+    def h_qdrant_points_count(self, r, name):
+        p, doc = self.load_coll(name)
+        if p is None:
+            return self.q_err(404, "Not found: Collection `%s` doesn't exist!" % name)
+        self.q_ok({"count": len(doc.get("point_data", {}))})
+
     # -- litellm ---------------------------------------------------------
     def models(self):
         return [m.get("model_name") for m in (self.svc.config.get("model_list") or [])
@@ -378,8 +566,16 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- grafana ---------------------------------------------------------
     def dashboards(self):
+        """uid -> (dashboard, provisioned): provisioned files, then imports."""
+        out = {uid: (d, True) for uid, d in self.provisioned().items()}
+        if self.svc.data_dir():
+            for uid, doc in self.imported().items():
+                out.setdefault(uid, (doc["dashboard"], False))
+        return out
+
+    def provisioned(self):
         out = {}
-        roots = self.svc.spec.get("dashboard_dirs", [])
+        roots = list(self.svc.spec.get("dashboard_dirs", []))
         prov = os.path.join(os.environ.get("GF_PATHS_PROVISIONING", "/etc/grafana/provisioning"), "dashboards")
         if yaml is not None:
             for y in glob.glob(os.path.join(prov, "*.y*ml")):
@@ -405,18 +601,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def h_grafana_search(self, r):
         res = []
-        for i, (uid, d) in enumerate(sorted(self.dashboards().items())):
+        for i, (uid, (d, _)) in enumerate(sorted(self.dashboards().items())):
             res.append({"id": i + 1, "uid": uid, "title": d.get("title", uid), "type": "dash-db",
                         "uri": "db/" + uid, "url": "/d/" + uid, "tags": d.get("tags", []),
                         "isStarred": False})
         self.send(200, res)
 
     def h_grafana_dashboard(self, r, uid):
-        d = self.dashboards().get(uid)
+        d, prov = self.dashboards().get(uid, (None, False))
         if d is None:
             return self.send(404, {"message": "Dashboard not found"})
-        self.send(200, {"dashboard": d, "meta": {"type": "db", "slug": uid, "provisioned": True,
-                                                 "canSave": False, "folderTitle": "General"}})
+        self.send(200, {"dashboard": d, "meta": {"type": "db", "slug": uid, "provisioned": prov,
+                                                 "canSave": not prov, "folderTitle": "General"}})
 
     def h_grafana_datasources(self, r):
         out = []
@@ -433,6 +629,101 @@ class Handler(BaseHTTPRequestHandler):
                                 "type": ds.get("type"), "url": ds.get("url"),
                                 "isDefault": bool(ds.get("isDefault"))})
         self.send(200, out)
+
+    # grafana: the admin user (persisted, see Service.init_admin) and
+    # dashboards imported through the API, kept in the data directory.
+    def g_msg(self, code, msg, **extra):
+        body = {"message": msg}
+        body.update(extra)
+        self.send(code, body)
+
+    def h_grafana_user(self, r):
+        a = self.svc.admin or {"login": self.svc.basic_user(), "created": "", "updated": ""}
+        self.send(200, {"id": 1, "uid": "admin", "email": "admin@localhost", "name": "", "login": a["login"],
+                        "theme": "", "orgId": 1, "isGrafanaAdmin": True, "isDisabled": False,
+                        "isExternal": False, "isExternallySynced": False, "authLabels": [],
+                        "updatedAt": a.get("updated", ""), "createdAt": a.get("created", ""),
+                        "avatarUrl": ""})
+
+    def new_password_error(self, pw):
+        if not isinstance(pw, str) or len(pw) < 4:
+            return "New password is too short"
+        return None
+
+    def h_grafana_change_password(self, r):
+        # PUT /api/user/password {oldPassword, newPassword, confirmNew}
+        body = self.json_body()
+        if not isinstance(body, dict):
+            return self.g_msg(400, "bad request data")
+        old, new = body.get("oldPassword"), body.get("newPassword")
+        if not isinstance(old, str) or not self.svc.admin_ok(self.svc.admin["login"], old):
+            return self.g_msg(401, "Invalid old password")
+        err = self.new_password_error(new)
+        if err:
+            return self.g_msg(400, err)
+        with self.svc.lock:
+            self.svc.set_admin(self.svc.admin["login"], new)
+        self.g_msg(200, "User password changed")
+
+    def h_grafana_admin_password(self, r, user_id):
+        # PUT /api/admin/users/:id/password {password}
+        body = self.json_body()
+        if not isinstance(body, dict):
+            return self.g_msg(400, "bad request data")
+        if user_id != "1":
+            return self.g_msg(404, "user not found")
+        err = self.new_password_error(body.get("password"))
+        if err:
+            return self.g_msg(400, err)
+        with self.svc.lock:
+            self.svc.set_admin(self.svc.admin["login"], body["password"])
+        self.g_msg(200, "User password updated")
+
+    def imported_dir(self):
+        d = os.path.join(self.svc.data_dir(), "vpai-standin-dashboards")
+        os.makedirs(d, exist_ok=True)
+        return d
+
+    def imported(self):
+        out = {}
+        for p in sorted(glob.glob(os.path.join(self.imported_dir(), "*.json"))):
+            try:
+                with open(p, encoding="utf-8") as f:
+                    doc = json.load(f)
+                out[doc["dashboard"]["uid"]] = doc
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    def h_grafana_dashboard_import(self, r):
+        # POST /api/dashboards/db {dashboard, folderUid, message, overwrite}
+        body = self.json_body()
+        d = body.get("dashboard") if isinstance(body, dict) else None
+        if not isinstance(d, dict):
+            return self.g_msg(400, "bad request data")
+        uid = d.get("uid") or base64.b32encode(os.urandom(5)).decode().lower().rstrip("=")
+        if not re.match(r"^[A-Za-z0-9_-]{1,40}$", uid):
+            return self.g_msg(400, "uid contains illegal characters")
+        if not d.get("title"):
+            return self.g_msg(400, "Dashboard title cannot be empty")
+        if uid in self.provisioned():
+            return self.g_msg(400, "Cannot save provisioned dashboard")
+        with self.svc.lock:
+            have = self.imported()
+            cur = have.get(uid)
+            if cur is not None and not body.get("overwrite"):
+                return self.g_msg(412, "A dashboard with the same uid already exists", status="name-exists")
+            ident = cur["id"] if cur else 1000 + len(have)
+            version = (cur["version"] + 1) if cur else 1
+            d = dict(d, uid=uid, id=ident, version=version)
+            doc = {"dashboard": d, "id": ident, "version": version, "folderUid": body.get("folderUid", "")}
+            p = os.path.join(self.imported_dir(), uid + ".json")
+            with open(p + ".tmp", "w", encoding="utf-8") as f:
+                json.dump(doc, f)
+            os.rename(p + ".tmp", p)
+        slug = re.sub(r"[^a-z0-9]+", "-", d["title"].lower()).strip("-")
+        self.send(200, {"id": ident, "uid": uid, "url": "/d/%s/%s" % (uid, slug), "status": "success",
+                        "version": version, "slug": slug, "folderUid": doc["folderUid"]})
 
     # -- loki ------------------------------------------------------------
     def h_loki_push(self, r):

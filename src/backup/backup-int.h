@@ -42,5 +42,17 @@ void		 bk_env_wipe(struct vp_argv *env);
 int		 bk_http(const char *method, const char *url, const char *hdr,
 		    const char *userpwd, const char *file, struct vp_buf *out,
 		    char **cause);
+int		 bk_http_send(const char *method, const char *url,
+		    const char *hdr, const char *userpwd, const json_t *json,
+		    const char *field, const char *file, struct vp_buf *out,
+		    char **cause);
+/* Qdrant API at base ("http://IP:6333"), hdr "api-key: ..." */
+int		 bk_qdrant_get(const char *base, const char *hdr,
+		    const char *path, json_t **res, char **cause);
+int		 bk_qdrant_points(const char *base, const char *hdr,
+		    const char *coll, long long *n, char **cause);
+int		 bk_qdrant_upload(const char *base, const char *hdr,
+		    const char *coll, const char *file, char **cause);
+int		 bk_qdrant_name_ok(const char *);
 
 #endif

@@ -122,6 +122,31 @@ const char *const *backup_restic_forget_args(void);
 /* "20261123T023500Z" -> epoch seconds, -1 when malformed. */
 long long	backup_parse_stamp(const char *);
 
+/* ==== Cron and pre-update backups (src/backup/cron.c; pure) ==== */
+
+/*
+ * The text of the daily cron file (allocated; NULL on ENOMEM): one job,
+ * as root, running `vpai backup` for the site.  schedule "MM HH"; vpai
+ * the absolute binary; site_dir; site_file (NULL: none); stack_dir
+ * (NULL: the built-in one; else set as VPAI_STACK_DIR); pw_file or
+ * secrets_file (the vault password FILE, or a plain secrets file in
+ * tests; never a value); repo (NULL: none); log: output appended there.
+ * Every word is quoted for sh and '%' escaped for cron.
+ */
+char	*backup_cron_text(const char *project, const char *schedule,
+	    const char *vpai, const char *site_dir, const char *site_file,
+	    const char *stack_dir, const char *pw_file,
+	    const char *secrets_file, const char *repo, const char *log);
+/* backup_time "03:00" -> "55 2" (5 minutes before); NULL if malformed. */
+char	*backup_cron_schedule(const char *backup_time);
+/* The cron file name for a project: <project>-backup, [A-Za-z0-9_-]. */
+char	*backup_cron_name(const char *project);
+/*
+ * The backup artifacts holding a service's data (NULL-terminated static
+ * vector), or NULL for a service without data.
+ */
+const char *const *backup_artifacts_of(const char *service);
+
 /* ==== Restore ==== */
 
 struct restore_opts {

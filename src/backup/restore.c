@@ -113,6 +113,9 @@ from_restic(struct rs *s, char **cause)
 		goto out;
 	}
 	s->tgt = tgt;		/* owned by s from now on: removed at the end */
+	/* a new host: nothing has made the backups directory yet */
+	if ((r = vp_mkdir_p(s->bdir, 0700, cause)) != 0)
+		goto out;
 	if ((fd = mkstemp(pwf)) < 0 || vp_write_all(fd, pw, strlen(pw)) != 0) {
 		r = vp_fail(cause, VP_ERR_IO, "'%s': %s", pwf,
 		    strerror(errno));
@@ -364,6 +367,189 @@ restore_n8n(struct rs *s, size_t i, const char *kind, char **cause)
 	return r;
 }
 
+/*
+ * Qdrant: every collection snapshot of the set uploaded through
+ * POST /collections/{name}/snapshots/upload (the collection is replaced
+ * by the snapshot's), then its point count compared with the manifest's.
+ * Collections that are not in the set are left as they are.
+ */
+static int
+restore_qdrant(struct rs *s, size_t i, char **cause)
+{
+	const struct deploy_ctr	*c;
+	const json_t	*want = json_object_get(s->ent[i], "rows");
+	const char	*key, *coll;
+	json_t		*v;
+	char		*src = NULL, *d = NULL, *hdr = NULL, *base = NULL;
+	char		*f = NULL;
+	long long	 got;
+	int		 r;
+
+	if ((key = bk_secret(s->o->secrets, "qdrant_api_key")) == NULL)
+		return vp_fail(cause, VP_ERR_NOTFOUND, "secret "
+		    "'qdrant_api_key' missing");
+	if ((c = bk_ctr(&s->cs, "qdrant", cause)) == NULL)
+		return VP_ERR_NOTFOUND;
+	if ((src = art_path(s, i)) == NULL ||
+	    asprintf(&d, "%s/.qdrant-restore-%ld", s->bdir, (long)getpid()) <
+	    0 || asprintf(&hdr, "api-key: %s", key) < 0 ||
+	    asprintf(&base, "http://%s:6333", c->ip) < 0) {
+		r = VP_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = vp_mkdir_p(d, 0700, cause)) != 0 ||
+	    (r = bk_exec(NULL, NULL, 0, cause, "tar", "-xf", src, "-C", d,
+	    NULL)) != 0)
+		goto out;
+	json_object_foreach((json_t *)want, coll, v) {
+		if (!bk_qdrant_name_ok(coll)) {
+			r = vp_fail(cause, VP_ERR_INVALID, "qdrant: bad "
+			    "collection name in the manifest");
+			goto out;
+		}
+		free(f);
+		if (asprintf(&f, "%s/%s.snapshot", d, coll) < 0) {
+			f = NULL;
+			r = VP_ERR_NOMEM;
+			goto out;
+		}
+		if (!vp_file_exists(f)) {
+			r = vp_fail(cause, VP_ERR_NOTFOUND, "qdrant: no "
+			    "snapshot of collection '%s' in the set", coll);
+			goto out;
+		}
+		if ((r = bk_qdrant_upload(base, hdr, coll, f, cause)) != 0 ||
+		    (r = bk_qdrant_points(base, hdr, coll, &got, cause)) != 0)
+			goto out;
+		if (got != json_integer_value(v)) {
+			r = vp_fail(cause, VP_ERR_INVALID, "qdrant: collection "
+			    "'%s' has %lld points after the restore, the "
+			    "manifest says %lld", coll, got,
+			    (long long)json_integer_value(v));
+			goto out;
+		}
+		say(s, "qdrant", "collection %s restored: %lld points, as "
+		    "in the manifest", coll, got);
+	}
+ out:
+	if (d != NULL)
+		bk_exec(NULL, NULL, 0, NULL, "rm", "-rf", "--", d, NULL);
+	if (hdr != NULL)
+		explicit_bzero(hdr, strlen(hdr));
+	free(src);
+	free(d);
+	free(hdr);
+	free(base);
+	free(f);
+	return r;
+}
+
+/*
+ * Grafana: every dashboard of the set that was not provisioned from a
+ * file (those come back with the configs) is imported through
+ * POST /api/dashboards/db {dashboard, folderUid, overwrite: true}, then
+ * read back by uid.
+ */
+static int
+restore_grafana(struct rs *s, size_t i, char **cause)
+{
+	const struct deploy_ctr	*c;
+	struct vp_buf	 mb = VP_BUF_INIT(64 << 20), out = VP_BUF_INIT(1 << 20);
+	json_t		*all = NULL, *d, *dash = NULL, *req = NULL, *meta;
+	const char	*pw, *uid, *fuid;
+	char		*src = NULL, *up = NULL, *url = NULL;
+	int		 r, n = 0, np = 0;
+
+	if ((pw = bk_secret(s->o->secrets, "grafana_admin_password")) == NULL)
+		return vp_fail(cause, VP_ERR_NOTFOUND, "secret "
+		    "'grafana_admin_password' missing");
+	if ((c = bk_ctr(&s->cs, "grafana", cause)) == NULL)
+		return VP_ERR_NOTFOUND;
+	if ((src = art_path(s, i)) == NULL || asprintf(&up, "admin:%s", pw) <
+	    0) {
+		r = VP_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = vp_file_read(src, &mb, cause)) != 0)
+		goto out;
+	if ((all = json_loadb(mb.buf, mb.len, 0, NULL)) == NULL ||
+	    !json_is_object(all)) {
+		r = vp_fail(cause, VP_ERR_PARSE, "'%s': not a JSON object",
+		    src);
+		goto out;
+	}
+	json_object_foreach(all, uid, d) {
+		meta = json_object_get(d, "meta");
+		if (json_is_true(json_object_get(meta, "provisioned"))) {
+			np++;
+			continue;
+		}
+		json_decref(dash);
+		json_decref(req);
+		req = NULL;
+		if ((dash = json_deep_copy(json_object_get(d,
+		    "dashboard"))) == NULL || !json_is_object(dash)) {
+			r = vp_fail(cause, VP_ERR_PARSE, "grafana: dashboard "
+			    "'%s' has no 'dashboard' document", uid);
+			goto out;
+		}
+		/* A new id on this instance; the uid identifies it. */
+		json_object_set_new(dash, "id", json_null());
+		fuid = json_string_value(json_object_get(meta, "folderUid"));
+		if ((req = json_pack("{s:O, s:b, s:s}", "dashboard", dash,
+		    "overwrite", 1, "message", "vpai restore")) == NULL) {
+			r = VP_ERR_NOMEM;
+			goto out;
+		}
+		if (fuid != NULL && *fuid != '\0')
+			json_object_set_new(req, "folderUid",
+			    json_string(fuid));
+		free(url);
+		if (asprintf(&url, "http://%s:3000/api/dashboards/db",
+		    c->ip) < 0) {
+			url = NULL;
+			r = VP_ERR_NOMEM;
+			goto out;
+		}
+		vp_buf_reset(&out);
+		if ((r = bk_http_send("POST", url, NULL, up, req, NULL, NULL,
+		    &out, cause)) != 0) {
+			vp_fail_prefix(cause, r, "grafana: dashboard '%s'",
+			    uid);
+			goto out;
+		}
+		free(url);
+		if (asprintf(&url, "http://%s:3000/api/dashboards/uid/%s",
+		    c->ip, uid) < 0) {
+			url = NULL;
+			r = VP_ERR_NOMEM;
+			goto out;
+		}
+		vp_buf_reset(&out);
+		if ((r = bk_http("GET", url, NULL, up, NULL, &out,
+		    cause)) != 0) {
+			vp_fail_prefix(cause, r, "grafana: dashboard '%s' "
+			    "not found after its import", uid);
+			goto out;
+		}
+		n++;
+	}
+	say(s, "grafana", "%d dashboards imported and read back by uid%s", n,
+	    np > 0 ? "; the provisioned ones come from the configs" : "");
+ out:
+	if (up != NULL)
+		explicit_bzero(up, strlen(up));
+	vp_buf_release_secure(&mb);
+	vp_buf_release(&out);
+	json_decref(all);
+	json_decref(dash);
+	json_decref(req);
+	free(src);
+	free(up);
+	free(url);
+	return r;
+}
+
 static int
 restore_configs(struct rs *s, size_t i, char **cause)
 {
@@ -400,12 +586,15 @@ build_plan(struct rs *s, struct vp_buf *plan, int explicit, char **cause)
 			    "name")) : "", n) == 0 &&
 			    json_is_true(json_object_get(o, "ok")))
 				s->ent[i] = o;
-		if (strcmp(n, "qdrant") == 0 || strcmp(n, "grafana") == 0) {
+		if (strcmp(n, "qdrant") == 0 && s->ent[i] != NULL &&
+		    json_object_get(s->ent[i], "rows") == NULL) {
+			/* A set made before per-collection snapshots. */
 			if (explicit)
 				return vp_fail(cause, VP_ERR_REFUSED,
-				    "restoring '%s' is not supported yet "
-				    "(its artifact is kept for a manual "
-				    "restore, see docs/BACKUP.md)", n);
+				    "'%s': its qdrant artifact is a full "
+				    "snapshot, which Qdrant recovers only at "
+				    "start-up (--snapshot); see "
+				    "docs/BACKUP.md", s->set);
 			s->sel[i] = 0;
 			continue;
 		}
@@ -422,6 +611,8 @@ build_plan(struct rs *s, struct vp_buf *plan, int explicit, char **cause)
 		    "\n", n, strncmp(n, "pg:", 3) == 0 ? "database" :
 		    strcmp(n, "redis") == 0 ? "every Redis key" :
 		    strcmp(n, "configs") == 0 ? "configs/ + compose file" :
+		    strcmp(n, "qdrant") == 0 ? "the collections of the set" :
+		    strcmp(n, "grafana") == 0 ? "dashboards with the same uids" :
 		    "n8n entries with the same ids",
 		    json_string_value(json_object_get(s->ent[i], "file")),
 		    (long long)json_integer_value(json_object_get(s->ent[i],
@@ -540,7 +731,8 @@ restore_run(const struct restore_opts *o, char **safety_dir, char **cause)
 			goto fail;
 	for (i = 0; i < BACKUP_NARTIFACTS; i++) {
 		n = backup_artifact_name(i);
-		if (!s.sel[i] || strncmp(n, "n8n:", 4) == 0)
+		if (!s.sel[i] || strncmp(n, "n8n:", 4) == 0 ||
+		    strcmp(n, "qdrant") == 0 || strcmp(n, "grafana") == 0)
 			continue;
 		say(&s, n, "restoring");
 		if (strncmp(n, "pg:", 3) == 0)
@@ -558,10 +750,17 @@ restore_run(const struct restore_opts *o, char **safety_dir, char **cause)
 	}
 	for (i = 0; i < BACKUP_NARTIFACTS; i++) {
 		n = backup_artifact_name(i);
-		if (!s.sel[i] || strncmp(n, "n8n:", 4) != 0)
+		if (!s.sel[i] || (strncmp(n, "n8n:", 4) != 0 &&
+		    strcmp(n, "qdrant") != 0 && strcmp(n, "grafana") != 0))
 			continue;
 		say(&s, n, "restoring");
-		if ((r = restore_n8n(&s, i, n + 4, &acause)) != 0)
+		if (strcmp(n, "qdrant") == 0)
+			r = restore_qdrant(&s, i, &acause);
+		else if (strcmp(n, "grafana") == 0)
+			r = restore_grafana(&s, i, &acause);
+		else
+			r = restore_n8n(&s, i, n + 4, &acause);
+		if (r != 0)
 			goto fail;
 	}
 	goto out;

@@ -599,25 +599,211 @@ bk_http(const char *method, const char *url, const char *hdr,
 	return r;
 }
 
-/* Qdrant snapshot (here: the stand-in's snapshot API, see BACKUP.md). */
-static int
-art_qdrant(struct bk *b, struct backup_art *a, char **cause)
+/*
+ * An HTTP request with a body: a JSON document (json, Content-Type
+ * application/json) or a multipart upload of file as form field field.
+ * The answer goes to out.  hdr and userpwd carry secrets: they never
+ * reach a cause.
+ */
+int
+bk_http_send(const char *method, const char *url, const char *hdr,
+    const char *userpwd, const json_t *json, const char *field,
+    const char *file, struct vp_buf *out, char **cause)
 {
-	const struct deploy_ctr	*c;
-	struct vp_buf	 out = VP_BUF_INIT(1 << 20);
-	struct vp_buf	 lst = VP_BUF_INIT(64 << 20);
+	CURL			*c = NULL;
+	struct curl_slist	*h = NULL;
+	curl_mime		*mime = NULL;
+	curl_mimepart		*part;
+	struct http		 st = { NULL, out };
+	CURLcode		 cr;
+	char			*body = NULL;
+	const char		*q;
+	long			 code = 0;
+	int			 r = VP_OK;
+
+	if ((c = curl_easy_init()) == NULL)
+		return VP_ERR_NOMEM;
+	if (hdr != NULL)
+		h = curl_slist_append(h, hdr);
+	if (json != NULL) {
+		if ((body = json_dumps(json, JSON_COMPACT)) == NULL) {
+			r = VP_ERR_NOMEM;
+			goto out;
+		}
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	} else if (file != NULL) {
+		if ((mime = curl_mime_init(c)) == NULL ||
+		    (part = curl_mime_addpart(mime)) == NULL ||
+		    curl_mime_name(part, field) != CURLE_OK ||
+		    curl_mime_filedata(part, file) != CURLE_OK) {
+			r = vp_fail(cause, VP_ERR_IO, "'%s': cannot attach",
+			    file);
+			goto out;
+		}
+		curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (userpwd != NULL)
+		curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 300000L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+	q = strchr(url, '?');
+	if ((cr = curl_easy_perform(c)) != CURLE_OK) {
+		r = vp_fail(cause, VP_ERR_REMOTE, "%s %.*s: %s", method,
+		    q ? (int)(q - url) : (int)strlen(url), url,
+		    curl_easy_strerror(cr));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 200 || code > 299)
+		r = vp_fail(cause, VP_ERR_REMOTE, "%s %.*s: HTTP %ld%s%.200s",
+		    method, q ? (int)(q - url) : (int)strlen(url), url, code,
+		    out != NULL && out->len > 0 ? ": " : "",
+		    out != NULL && out->len > 0 ? out->buf : "");
+ out:
+	curl_mime_free(mime);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(body);
+	return r;
+}
+
+/* GET a Qdrant API path; *res: the "result" member (new reference). */
+int
+bk_qdrant_get(const char *base, const char *hdr, const char *path,
+    json_t **res, char **cause)
+{
+	struct vp_buf	 out = VP_BUF_INIT(16 << 20);
 	json_t		*doc = NULL;
-	const char	*key, *name;
-	char		*hdr = NULL, *url = NULL, *dest = NULL;
+	char		*url = NULL;
 	int		 r;
 
-	if ((key = bk_secret(b->o->secrets, "qdrant_api_key")) == NULL)
-		return vp_fail(cause, VP_ERR_NOTFOUND, "secret "
-		    "'qdrant_api_key' missing");
-	if ((c = bk_ctr(&b->cs, "qdrant", cause)) == NULL)
-		return VP_ERR_NOTFOUND;
-	if (asprintf(&hdr, "api-key: %s", key) < 0 ||
-	    asprintf(&url, "http://%s:6333/snapshots?wait=true", c->ip) < 0) {
+	*res = NULL;
+	if (asprintf(&url, "%s%s", base, path) < 0)
+		return VP_ERR_NOMEM;
+	if ((r = bk_http("GET", url, hdr, NULL, NULL, &out, cause)) != 0)
+		goto out;
+	if ((doc = json_loadb(out.buf, out.len, 0, NULL)) == NULL ||
+	    (*res = json_incref(json_object_get(doc, "result"))) == NULL)
+		r = vp_fail(cause, VP_ERR_PARSE, "GET %s: no 'result' in the "
+		    "answer", path);
+ out:
+	json_decref(doc);
+	vp_buf_release(&out);
+	free(url);
+	return r;
+}
+
+/*
+ * The exact number of points of a collection (-1 when not known):
+ * POST /collections/{coll}/points/count {"exact": true}; the collection
+ * info's points_count is only approximate in Qdrant.
+ */
+int
+bk_qdrant_points(const char *base, const char *hdr, const char *coll,
+    long long *n, char **cause)
+{
+	struct vp_buf	 out = VP_BUF_INIT(1 << 20);
+	json_t		*req = NULL, *doc = NULL, *v;
+	char		*url = NULL;
+	int		 r;
+
+	*n = -1;
+	if (asprintf(&url, "%s/collections/%s/points/count", base, coll) <
+	    0) {
+		url = NULL;
+		r = VP_ERR_NOMEM;
+		goto out;
+	}
+	if ((req = json_pack("{s:b}", "exact", 1)) == NULL) {
+		r = VP_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = bk_http_send("POST", url, hdr, NULL, req, NULL, NULL, &out,
+	    cause)) != 0)
+		goto out;
+	doc = json_loadb(out.buf, out.len, 0, NULL);
+	v = json_object_get(json_object_get(doc, "result"), "count");
+	if (!json_is_integer(v))
+		r = vp_fail(cause, VP_ERR_PARSE, "collection '%s': no point "
+		    "count in the answer", coll);
+	else
+		*n = json_integer_value(v);
+ out:
+	json_decref(req);
+	json_decref(doc);
+	vp_buf_release(&out);
+	free(url);
+	return r;
+}
+
+/*
+ * Upload a collection snapshot file into collection coll (created or
+ * replaced): POST /collections/{coll}/snapshots/upload, multipart field
+ * "snapshot", as Qdrant's API.
+ */
+int
+bk_qdrant_upload(const char *base, const char *hdr, const char *coll,
+    const char *file, char **cause)
+{
+	struct vp_buf	 out = VP_BUF_INIT(1 << 20);
+	char		*url = NULL;
+	int		 r;
+
+	if (asprintf(&url, "%s/collections/%s/snapshots/upload?wait=true&"
+	    "priority=snapshot", base, coll) < 0)
+		return VP_ERR_NOMEM;
+	r = bk_http_send("POST", url, hdr, NULL, NULL, "snapshot", file,
+	    &out, cause);
+	vp_buf_release(&out);
+	free(url);
+	return r;
+}
+
+/* A collection name usable in a URL path and as a file name. */
+int
+bk_qdrant_name_ok(const char *n)
+{
+	size_t	i;
+
+	if (n == NULL || *n == '\0' || *n == '.' || strlen(n) > 200)
+		return 0;
+	for (i = 0; n[i] != '\0'; i++)
+		if (!((n[i] >= 'a' && n[i] <= 'z') ||
+		    (n[i] >= 'A' && n[i] <= 'Z') ||
+		    (n[i] >= '0' && n[i] <= '9') || strchr("_.-", n[i])))
+			return 0;
+	return 1;
+}
+
+/*
+ * One collection: snapshot on the server, download into dir as
+ * <coll>.snapshot, delete the server copy; *points: the count just
+ * before.  Then the verification: the snapshot uploaded into the scratch
+ * collection vpai_verify_<coll> must hold as many points (dropped after).
+ */
+static int
+qdrant_one(const char *base, const char *hdr, const char *dir,
+    const char *coll, long long *points, char **cause)
+{
+	struct vp_buf	 out = VP_BUF_INIT(1 << 20);
+	json_t		*doc = NULL;
+	const char	*name;
+	char		*url = NULL, *dest = NULL, *scratch = NULL;
+	long long	 got = -1;
+	int		 r;
+
+	if ((r = bk_qdrant_points(base, hdr, coll, points, cause)) != 0)
+		return r;
+	if (asprintf(&url, "%s/collections/%s/snapshots?wait=true", base,
+	    coll) < 0 || asprintf(&scratch, "vpai_verify_%s", coll) < 0) {
 		r = VP_ERR_NOMEM;
 		goto out;
 	}
@@ -626,43 +812,120 @@ art_qdrant(struct bk *b, struct backup_art *a, char **cause)
 	if ((doc = json_loadb(out.buf, out.len, 0, NULL)) == NULL ||
 	    (name = json_string_value(json_object_get(json_object_get(doc,
 	    "result"), "name"))) == NULL || strchr(name, '/') != NULL) {
-		r = vp_fail(cause, VP_ERR_PARSE, "snapshot creation: no "
-		    "snapshot name in the answer");
+		r = vp_fail(cause, VP_ERR_PARSE, "collection '%s': no "
+		    "snapshot name in the answer", coll);
 		goto out;
 	}
 	free(url);
-	if (asprintf(&url, "http://%s:6333/snapshots/%s", c->ip, name) < 0 ||
-	    (dest = vp_path_join(b->dir, "qdrant.snapshot")) == NULL) {
+	if (asprintf(&url, "%s/collections/%s/snapshots/%s", base, coll,
+	    name) < 0 || asprintf(&dest, "%s/%s.snapshot", dir, coll) < 0) {
+		url = NULL;
 		r = VP_ERR_NOMEM;
 		goto out;
 	}
 	if ((r = bk_http("GET", url, hdr, NULL, dest, NULL, cause)) != 0)
 		goto out;
 	bk_http("DELETE", url, hdr, NULL, NULL, NULL, NULL);
-	if ((r = finish_file(b, a, "qdrant.snapshot", cause)) != 0)
-		goto out;
-	if (a->size == 0) {
-		r = vp_fail(cause, VP_ERR_INVALID, "verify: empty snapshot");
-		goto out;
-	}
-	if ((r = bk_exec(&lst, NULL, 0, cause, "tar", "-tf", dest,
-	    NULL)) != 0) {
-		vp_fail_prefix(cause, r, "verify: snapshot is not a tar "
-		    "archive");
+	/* Verify: recover it into a scratch collection. */
+	free(url);
+	if (asprintf(&url, "%s/collections/%s", base, scratch) < 0) {
+		url = NULL;
+		r = VP_ERR_NOMEM;
 		goto out;
 	}
-	if (asprintf(&a->verified, "stand-in snapshot: tar archive lists "
-	    "(the real Qdrant's recover into a scratch collection is not "
-	    "available here)") < 0)
-		a->verified = NULL;
+	bk_http("DELETE", url, hdr, NULL, NULL, NULL, NULL);
+	if ((r = bk_qdrant_upload(base, hdr, scratch, dest, cause)) != 0) {
+		vp_fail_prefix(cause, r, "verify: upload into a scratch "
+		    "collection");
+		goto out;
+	}
+	r = bk_qdrant_points(base, hdr, scratch, &got, cause);
+	bk_http("DELETE", url, hdr, NULL, NULL, NULL, NULL);
+	if (r != 0)
+		goto out;
+	if (got != *points)
+		r = vp_fail(cause, VP_ERR_INVALID, "verify: collection '%s': "
+		    "%lld points in the source, %lld after recovering the "
+		    "snapshot", coll, *points, got);
  out:
-	if (hdr != NULL)
-		explicit_bzero(hdr, strlen(hdr));
 	json_decref(doc);
 	vp_buf_release(&out);
+	free(url);
+	free(dest);
+	free(scratch);
+	return r;
+}
+
+/*
+ * Qdrant: one snapshot per collection (the form Qdrant can recover one
+ * collection from, through its upload API), each verified by recovering
+ * it into a scratch collection and comparing the point counts; the
+ * snapshots are packed into qdrant.tar, the counts go into rows.
+ */
+static int
+art_qdrant(struct bk *b, struct backup_art *a, char **cause)
+{
+	const struct deploy_ctr	*c;
+	struct vp_buf	 lst = VP_BUF_INIT(1 << 20);
+	json_t		*res = NULL, *it, *rows = NULL;
+	const char	*key, *name;
+	char		*hdr = NULL, *base = NULL, *d = NULL, *dest = NULL;
+	long long	 n;
+	size_t		 i;
+	int		 r;
+
+	if ((key = bk_secret(b->o->secrets, "qdrant_api_key")) == NULL)
+		return vp_fail(cause, VP_ERR_NOTFOUND, "secret "
+		    "'qdrant_api_key' missing");
+	if ((c = bk_ctr(&b->cs, "qdrant", cause)) == NULL)
+		return VP_ERR_NOTFOUND;
+	if (asprintf(&hdr, "api-key: %s", key) < 0 ||
+	    asprintf(&base, "http://%s:6333", c->ip) < 0 ||
+	    (d = vp_path_join(b->dir, "qdrant.d")) == NULL ||
+	    (dest = vp_path_join(b->dir, "qdrant.tar")) == NULL ||
+	    (rows = json_object()) == NULL) {
+		r = VP_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = vp_mkdir_p(d, 0700, cause)) != 0)
+		goto out;
+	if ((r = bk_qdrant_get(base, hdr, "/collections", &res, cause)) != 0)
+		goto out;
+	json_array_foreach(json_object_get(res, "collections"), i, it) {
+		name = json_string_value(json_object_get(it, "name"));
+		if (!bk_qdrant_name_ok(name) ||
+		    strncmp(name, "vpai_verify_", 12) == 0)
+			continue;
+		if ((r = qdrant_one(base, hdr, d, name, &n, cause)) != 0)
+			goto out;
+		json_object_set_new(rows, name, json_integer(n));
+	}
+	if ((r = bk_exec(NULL, NULL, 0, cause, "tar", "-cf", dest, "-C", d,
+	    ".", NULL)) != 0 ||
+	    (r = finish_file(b, a, "qdrant.tar", cause)) != 0)
+		goto out;
+	if ((r = bk_exec(&lst, NULL, 0, cause, "tar", "-tf", dest,
+	    NULL)) != 0) {
+		vp_fail_prefix(cause, r, "verify: not a tar archive");
+		goto out;
+	}
+	if (asprintf(&a->verified, "%zu collections, %lld points: each "
+	    "snapshot recovered into a scratch collection with the same "
+	    "point count", json_object_size(rows), rows_total(rows)) < 0)
+		a->verified = NULL;
+	a->rows = rows;
+	rows = NULL;
+ out:
+	if (d != NULL)
+		bk_exec(NULL, NULL, 0, NULL, "rm", "-rf", "--", d, NULL);
+	if (hdr != NULL)
+		explicit_bzero(hdr, strlen(hdr));
+	json_decref(res);
+	json_decref(rows);
 	vp_buf_release(&lst);
 	free(hdr);
-	free(url);
+	free(base);
+	free(d);
 	free(dest);
 	return r;
 }

@@ -84,10 +84,17 @@ backup_cmd(struct vp_ctx *ctx, int argc, char **argv)
 	o.secrets = p.secrets;
 	o.restic_repo = repo ? repo : getenv("RESTIC_REPOSITORY");
 	o.restic_option = ropt;
-	/* The push URL carries a token: environment or vault, not argv. */
+	/*
+	 * The push URL carries a token: environment or vault, not argv;
+	 * the site key backup_heartbeat_url is still read when the vault's
+	 * backup_heartbeat_push_url is empty.
+	 */
 	hb = getenv("VPAI_HEARTBEAT_URL");
-	if (hb == NULL)
+	if (hb == NULL || *hb == '\0')
 		hb = json_string_value(json_object_get(p.secrets,
+		    "backup_heartbeat_push_url"));
+	if (hb == NULL || *hb == '\0')
+		hb = json_string_value(json_object_get(vars,
 		    "backup_heartbeat_url"));
 	o.heartbeat_url = hb != NULL && *hb != '\0' ? hb : NULL;
 	o.only = only;
@@ -149,7 +156,8 @@ const struct vp_cmd vp_cmd_backup = {
 	"workflows and encrypted credentials, Grafana dashboards, configs) is\n"
 	"produced and verified on its own; a failure never stops the others.\n"
 	"Exit status is non-zero naming every failed artifact; the heartbeat\n"
-	"($VPAI_HEARTBEAT_URL or the vault's backup_heartbeat_url) is pinged\n"
+	"($VPAI_HEARTBEAT_URL, else the vault's backup_heartbeat_push_url,\n"
+	"else the site's backup_heartbeat_url) is pinged\n"
 	"only when all passed.  See docs/BACKUP.md.\n",
 	backup_cmd,
 };

@@ -141,7 +141,9 @@ const struct vp_cmd vp_cmd_restore = {
 	"Shows what will be replaced and asks for confirmation (--yes for\n"
 	"scripts), takes a safety backup of the current state, stops the\n"
 	"services that use the data, restores, then starts and health-gates\n"
-	"them.  A failure midway names the safety set that puts the previous\n"
-	"state back.  See docs/BACKUP.md.\n",
+	"them.  n8n exports, Qdrant collections (snapshot upload) and Grafana\n"
+	"dashboards (dashboard import) go back through the running services'\n"
+	"APIs, each checked after.  A failure midway names the safety set that\n"
+	"puts the previous state back.  See docs/BACKUP.md.\n",
 	restore_cmd,
 };

@@ -164,6 +164,61 @@ prepare(void *arg, char **cause)
 }
 
 /*
+ * The pre-update backup that holds the data as the target release left
+ * it: the one taken by the first apply after the target (up to the
+ * current release) that recorded one.  Print it with the exact restore
+ * command, or (nwarn: a stateful image changes) say that there is none.
+ */
+static void
+offer_backup(const struct vp_ctx *ctx, const char *root, const json_t *cur,
+    const json_t *m, int nwarn)
+{
+	json_t		*list = NULL, *x, *pb = NULL, *s;
+	const char	*tid, *cid, *id, *dir = NULL, *rel = NULL;
+	struct vp_buf	 only = VP_BUF_INIT(1 << 12);
+	size_t		 i;
+
+	tid = json_string_value(json_object_get(m, "id"));
+	cid = json_string_value(json_object_get(cur, "id"));
+	if (tid != NULL && cid != NULL &&
+	    release_list(root, &list, NULL) == 0)
+		json_array_foreach(list, i, x) {
+			id = json_string_value(json_object_get(x, "id"));
+			if (id == NULL || strcmp(id, tid) <= 0 ||
+			    strcmp(id, cid) > 0 || !json_is_object(
+			    json_object_get(x, "pre_update_backup")))
+				continue;
+			pb = json_object_get(x, "pre_update_backup");
+			rel = id;
+			break;
+		}
+	if (pb != NULL)
+		dir = json_string_value(json_object_get(pb, "dir"));
+	if (pb == NULL && nwarn == 0)
+		goto out;
+	if (dir == NULL || !vp_file_exists(dir)) {
+		fprintf(stderr, "vpai rollback: %s: take one (vpai backup) "
+		    "before going on if the data matters\n", pb == NULL ?
+		    "no pre-update backup was recorded by the releases after "
+		    "the target" : "the pre-update backup recorded is no "
+		    "longer on disk (removed by the hot retention?)");
+		goto out;
+	}
+	json_array_foreach(json_object_get(pb, "artifacts"), i, s)
+		vp_buf_addf(&only, "%s%s", only.len ? "," : "",
+		    json_string_value(s));
+	fprintf(stderr, "vpai rollback: the data as release %s left it is in "
+	    "the pre-update backup %s, taken before release %s updated the "
+	    "image.  If the older version refuses the migrated data, after "
+	    "the rollback run:\n    vpai -C %s restore --from %s --only %s "
+	    "--yes\n", tid, json_string_value(json_object_get(pb, "id")), rel,
+	    ctx->site_dir, dir, only.buf);
+ out:
+	vp_buf_release(&only);
+	json_decref(list);
+}
+
+/*
  * Say what changes between the current release and the target; warn when
  * a stateful service's image changes (its data may have been migrated).
  * Returns the number of such warnings.
@@ -173,15 +228,18 @@ show_plan(const struct vp_ctx *ctx, const char *root, const json_t *cur,
     const json_t *m)
 {
 	const json_t	*img, *ci;
-	const char	*svc, *a, *b;
-	char		*bdir = NULL;
+	const char	*svc, *a, *b, *ra, *rb;
 	int		 nwarn = 0;
 
 	json_object_foreach(json_object_get(m, "images"), svc, img) {
 		ci = json_object_get(json_object_get(cur, "images"), svc);
 		a = json_string_value(json_object_get(ci, "id"));
 		b = json_string_value(json_object_get(img, "id"));
-		if (a == NULL || b == NULL || strcmp(a, b) == 0)
+		ra = json_string_value(json_object_get(ci, "ref"));
+		rb = json_string_value(json_object_get(img, "ref"));
+		/* Another id, or another reference (a retag counts). */
+		if (a == NULL || b == NULL || (strcmp(a, b) == 0 &&
+		    (ra == NULL || rb == NULL || strcmp(ra, rb) == 0)))
 			continue;
 		printf("rollback: %s: image %s (%.19s) -> %s (%.19s)\n", svc,
 		    json_string_value(json_object_get(ci, "ref")), a,
@@ -195,21 +253,7 @@ show_plan(const struct vp_ctx *ctx, const char *root, const json_t *cur,
 			nwarn++;
 		}
 	}
-	if (nwarn > 0) {
-		bdir = vp_path_join(root, "backups");
-		if (bdir != NULL && vp_file_exists(bdir))
-			fprintf(stderr, "vpai rollback: the backups taken "
-			    "before that update are under %s: restore the "
-			    "data from the one made before release %s "
-			    "(vpai restore) if the older version refuses it\n",
-			    bdir, json_string_value(json_object_get(cur, "id")));
-		else
-			fprintf(stderr, "vpai rollback: no pre-update backup "
-			    "found under %s: take one (vpai backup) before "
-			    "going on\n", bdir ? bdir : root);
-	}
-	(void)ctx;
-	free(bdir);
+	offer_backup(ctx, root, cur, m, nwarn);
 	return nwarn;
 }
 

@@ -87,6 +87,74 @@ confirm(void)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
+/*
+ * The base URL of a ROTATE_API item's service ("http://IP:PORT"), or why
+ * it cannot be rotated now (allocated), in *why.
+ */
+static int
+api_url(const struct rotate_item *it, const struct deploy_ctrs *cs,
+    const json_t *vars, char *url, size_t len, char **why)
+{
+	const struct deploy_ctr	*c = deploy_ctrs_find(cs, it->service);
+	const char		*email;
+
+	*why = NULL;
+	if (strcmp(it->service, "n8n") == 0 && ((email = json_string_value(
+	    json_object_get(vars, "n8n_owner_email"))) == NULL ||
+	    *email == '\0')) {
+		*why = strdup("n8n_owner_email is not set: vpai provisions "
+		    "no owner account");
+		return *why ? VP_OK : VP_ERR_NOMEM;
+	}
+	if (c == NULL || strcmp(c->state, "running") != 0 || *c->ip == '\0') {
+		if (asprintf(why, "%s is not running: the password lives in "
+		    "its database and is changed through its API; start it "
+		    "(`vpai apply`) first", it->service) < 0)
+			return VP_ERR_NOMEM;
+		return VP_OK;
+	}
+	snprintf(url, len, "http://%s:%d", c->ip,
+	    strcmp(it->service, "grafana") == 0 ? 3000 : 5678);
+	return VP_OK;
+}
+
+/* Change a ROTATE_API secret from one value set to the other. */
+static int
+api_change(const struct rotate_item *it, const char *url, const json_t *vars,
+    const json_t *from, const json_t *to, char **cause)
+{
+	const char	*a = json_string_value(json_object_get(from, it->name));
+	const char	*b = json_string_value(json_object_get(to, it->name));
+	const char	*user;
+
+	if (a == NULL || b == NULL)
+		return vp_fail(cause, VP_ERR_INVALID, "secret '%s': no value",
+		    it->name);
+	if (strcmp(it->service, "grafana") == 0) {
+		user = json_string_value(json_object_get(vars,
+		    "grafana_admin_user"));
+		return rotate_grafana_admin(url, user && *user ? user :
+		    "admin", a, b, cause);
+	}
+	return rotate_n8n_owner(url, json_string_value(json_object_get(vars,
+	    "n8n_owner_email")), a, b, cause);
+}
+
+static const char *
+how_text(const struct rotate_item *it)
+{
+	switch (it->how) {
+	case ROTATE_PG_ROLE:
+		return "ALTER ROLE live, then re-render and restart its users";
+	case ROTATE_API:
+		return strcmp(it->service, "grafana") == 0 ? "changed through "
+		    "Grafana's API (verified), then re-render" : "changed "
+		    "through n8n's REST API (verified)";
+	default:
+		return "re-render and restart its services";
+	}
+}
+
 static int
 rotate_run(struct vp_ctx *ctx, int argc, char **argv)
 {
@@ -102,14 +170,16 @@ rotate_run(struct vp_ctx *ctx, int argc, char **argv)
 	char			**pos = NULL, *cause = NULL, *sitef = NULL;
 	char			*schema = NULL, *vpath = NULL, *pw = NULL;
 	char			*tdir = NULL, *tnew = NULL, *told = NULL;
-	char			*s, *t, *save;
+	char			*s, *t, *save, *why = NULL;
+	char			(*urls)[80] = NULL;
+	unsigned char		*changed = NULL;
 	const char		*sfile = NULL, *pwfile = NULL, *root, *project;
 	size_t			 i, pwlen = 0;
 	int			 npos = 0, r, yes = 0, lockfd = -1, altered = 0;
 	const struct vp_option	 opts[] = {
 		VP_OPT_LIST(0, "only", &onlyv, "NAME[,..]",
-		    "rotate only these secrets (default: every one rotation "
-		    "handles)"),
+		    "rotate only these secrets (default: every generated "
+		    "rotatable one; the others are listed as skipped)"),
 		VP_OPT_BOOL('y', "yes", &yes, "do not ask for confirmation"),
 		VP_OPT_STRING(0, "secrets", &sfile, "FILE",
 		    "a plain YAML secrets file instead of the vault (tests)"),
@@ -174,15 +244,6 @@ rotate_run(struct vp_ctx *ctx, int argc, char **argv)
 	    (r = rotate_select(cat, old, names.v, names.n, &sel,
 	    &cause)) != 0)
 		goto out;
-	if (sel.n == 0) {
-		printf("rotate-secrets: nothing to rotate\n");
-		goto out;
-	}
-	for (i = 0; i < sel.n && !ctx->quiet; i++)
-		printf("rotate-secrets: %-24s %s\n", sel.v[i].name,
-		    sel.v[i].how == ROTATE_PG_ROLE ? "ALTER ROLE live, then "
-		    "re-render and restart its users" : "re-render and "
-		    "restart its services");
 	if ((r = deploy_list(project, &cs, &cause)) != 0)
 		goto out;
 	for (i = 0; i < cs.n; i++)
@@ -196,6 +257,48 @@ rotate_run(struct vp_ctx *ctx, int argc, char **argv)
 		    project);
 		goto out;
 	}
+	/* The API items need their service running. */
+	if ((urls = calloc(sel.n + 1, sizeof(*urls))) == NULL ||
+	    (changed = calloc(sel.n + 1, 1)) == NULL) {
+		r = VP_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < sel.n; ) {
+		if (sel.v[i].how != ROTATE_API) {
+			i++;
+			continue;
+		}
+		if ((r = api_url(&sel.v[i], &cs, site_vars(site), urls[i],
+		    sizeof(urls[i]), &why)) != 0)
+			goto out;
+		if (why == NULL) {
+			i++;
+			continue;
+		}
+		if (names.n > 0) {
+			r = vp_fail(&cause, VP_ERR_REFUSED, "secret '%s' "
+			    "cannot be rotated now: %s", sel.v[i].name, why);
+			goto out;
+		}
+		r = rotate_sel_drop(&sel, i, why);
+		free(why);
+		why = NULL;
+		if (r != 0)
+			goto out;
+		/* urls[] follows the items. */
+		memmove(&urls[i], &urls[i + 1], (sel.n - i) *
+		    sizeof(urls[0]));
+	}
+	for (i = 0; i < sel.nskip; i++)
+		printf("rotate-secrets: skipped %-24s %s\n", sel.skip[i].name,
+		    sel.skip[i].why);
+	if (sel.n == 0) {
+		printf("rotate-secrets: nothing to rotate\n");
+		goto out;
+	}
+	for (i = 0; i < sel.n && !ctx->quiet; i++)
+		printf("rotate-secrets: %-24s %s\n", sel.v[i].name,
+		    how_text(&sel.v[i]));
 	if (rotate_has_pg(&sel) && ((pgc = deploy_ctrs_find(&cs,
 	    "postgresql")) == NULL || strcmp(pgc->state, "running") != 0)) {
 		r = vp_fail(&cause, VP_ERR_NOTFOUND, "postgresql of project "
@@ -230,9 +333,29 @@ rotate_run(struct vp_ctx *ctx, int argc, char **argv)
 	    (r = write_plain(told, old, &cause)) != 0)
 		goto out;
 
+	/*
+	 * Passwords kept in the services' own databases first, each
+	 * verified: n8n needs its current database password to open the
+	 * connections a login takes.
+	 */
+	for (i = 0; i < sel.n; i++) {
+		if (sel.v[i].how != ROTATE_API)
+			continue;
+		if ((r = api_change(&sel.v[i], urls[i], site_vars(site), old,
+		    nsec, &cause)) != 0) {
+			vp_fail_prefix(&cause, r, "secret '%s'",
+			    sel.v[i].name);
+			goto undo;
+		}
+		changed[i] = 1;
+		if (!ctx->quiet)
+			printf("rotate-secrets: %s changed in %s; the new "
+			    "value works, the old one is refused\n",
+			    sel.v[i].name, sel.v[i].service);
+	}
 	if (pgc != NULL) {
 		if ((r = rotate_pg_roles(pgc->id, &sel, nsec, &cause)) != 0)
-			goto out;	/* one transaction: nothing changed */
+			goto undo;	/* one transaction: no role changed */
 		altered = 1;
 		if (!ctx->quiet)
 			printf("rotate-secrets: postgresql roles updated\n");
@@ -271,13 +394,33 @@ rotate_run(struct vp_ctx *ctx, int argc, char **argv)
 
  undo:
 	/* Back to the old values; the vault was not written. */
+	fflush(stdout);
 	fprintf(stderr, "vpai rotate-secrets: %s; putting the old values "
 	    "back\n", cause);
 	/* postgresql may have been recreated (its init files changed). */
 	deploy_ctrs_release(&cs);
 	pgc = NULL;
-	if (altered && deploy_list(project, &cs, NULL) == 0)
+	if (deploy_list(project, &cs, NULL) == 0 && altered)
 		pgc = deploy_ctrs_find(&cs, "postgresql");
+	/*
+	 * The API items back first, while their services still reach the
+	 * database (grafana may have been recreated: new address).
+	 */
+	for (i = 0; i < sel.n; i++) {
+		if (!changed[i])
+			continue;
+		free(why);
+		why = NULL;
+		if (api_url(&sel.v[i], &cs, site_vars(site), urls[i],
+		    sizeof(urls[i]), &why) != 0 || why != NULL ||
+		    api_change(&sel.v[i], urls[i], site_vars(site), nsec, old,
+		    NULL) != 0)
+			fprintf(stderr, "vpai rotate-secrets: could not set "
+			    "'%s' back in %s: it now holds the value that was "
+			    "to be rotated in; set it in %s by hand (the vault "
+			    "keeps the old one)\n", sel.v[i].name,
+			    sel.v[i].service, sel.v[i].service);
+	}
 	if (altered && (pgc == NULL ||
 	    rotate_pg_roles(pgc->id, &sel, old, NULL) != 0))
 		fprintf(stderr, "vpai rotate-secrets: could not restore the "
@@ -305,6 +448,9 @@ rotate_run(struct vp_ctx *ctx, int argc, char **argv)
 	free(tdir);
 	free(tnew);
 	free(told);
+	free(why);
+	free(urls);
+	free(changed);
 	json_decref(cat);
 	json_decref(old);
 	json_decref(nsec);
@@ -324,12 +470,16 @@ const struct vp_cmd vp_cmd_rotate_secrets = {
 	"rotate-secrets [--only NAME[,..]] [--yes] [--secrets FILE]",
 	"Generates new values (catalogue shapes) and applies them to the\n"
 	"running stack: PostgreSQL role passwords by ALTER ROLE (SQL on stdin,\n"
-	"statement logging off), then every running service is re-rendered and\n"
-	"applied health-gated, so the users of a changed secret restart with\n"
-	"it.  Only then is the vault rewritten (held locked throughout).  If\n"
-	"anything fails, the roles and the services are put back on the old\n"
-	"values and the vault is unchanged.  n8n_encryption_key and the other\n"
-	"rotatable: false secrets are refused with the reason.  No secret is\n"
-	"printed.  See docs/ROTATE.md.\n",
+	"statement logging off); Grafana's admin password and the n8n owner's\n"
+	"through their HTTP APIs, each verified (new accepted, old refused);\n"
+	"then every running service is re-rendered and applied health-gated,\n"
+	"so the users of a changed secret restart with it.  Only then is the\n"
+	"vault rewritten (held locked throughout).  If anything fails, the\n"
+	"roles, the API passwords and the services are put back on the old\n"
+	"values and the vault is unchanged.  Without --only, every generated\n"
+	"rotatable secret is rotated and every other one is listed with the\n"
+	"reason it is skipped; with --only, n8n_encryption_key and the other\n"
+	"rotatable: false or external secrets are refused with the reason.  No\n"
+	"secret is printed.  See docs/ROTATE.md.\n",
 	rotate_run
 };

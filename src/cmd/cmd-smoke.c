@@ -2,9 +2,11 @@
  * cmd-smoke.c: `vpai smoke`: the post-deploy smoke test (deploy/smoke.h)
  * against the deployed stack: human lines, --json, --junit FILE.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -14,7 +16,9 @@
 #include "core/file.h"
 #include "core/opt.h"
 #include "deploy/smoke.h"
+#include "host/host.h"
 #include "site/site.h"
+#include "transport/transport.h"
 
 extern const struct vp_cmd vp_cmd_smoke;
 
@@ -105,6 +109,29 @@ print_json(const struct smoke_report *rep)
 	return r;
 }
 
+/* The bytes of path on the target (cat through the transport). */
+static int
+remote_read(struct vp_target *t, const char *path, struct vp_buf *out,
+    char **cause)
+{
+	struct vp_target_result	 res = VP_TARGET_RESULT_INIT;
+	const char		*argv[] = { "cat", "--", path, NULL };
+	int			 r;
+
+	if ((r = vp_target_run(t, argv, NULL, 0, &res, cause)) != 0)
+		goto out;
+	if (res.status != 0) {
+		res.err.buf[strcspn(res.err.buf, "\n")] = '\0';
+		r = vp_fail(cause, VP_ERR_NOTFOUND, "'%s': %s",
+		    vp_target_name(t), res.err.buf);
+		goto out;
+	}
+	r = vp_buf_add(out, res.out.buf, res.out.len);
+ out:
+	vp_target_result_release(&res);
+	return r;
+}
+
 static int
 smoke_main(struct vp_ctx *ctx, int argc, char **argv)
 {
@@ -119,8 +146,17 @@ smoke_main(struct vp_ctx *ctx, int argc, char **argv)
 	const char		*cafile = NULL, *project = NULL, *root, *tls;
 	char			**pos = NULL, *cause = NULL, *admin = NULL;
 	char			*cfpath = NULL, *ca = NULL;
+	const char		*target = NULL, *ssh_config = NULL;
+	const char		*identity = NULL;
+	struct vp_target_opts	 to = VP_TARGET_OPTS_INIT;
+	struct vp_target	*tg = NULL;
+	struct vp_host_remote	 rm = VP_HOST_REMOTE_INIT;
+	struct vp_buf		 crt = VP_BUF_INIT(1u << 20);
+	char			 cadir[] = "/tmp/vpai-smoke.XXXXXX";
 	size_t			 i;
 	int			 npos = 0, r, json = 0, timeout = 10000;
+	int			 sshport = 0, become = 0, remote_on = 0;
+	int			 mkd = 0;
 	const struct vp_option	 opts[] = {
 		VP_OPT_STRING('e', "env", &env, "ENV",
 		    "prod or preprod (default: the site's)"),
@@ -142,6 +178,17 @@ smoke_main(struct vp_ctx *ctx, int argc, char **argv)
 		    "the vault password (or an executable printing it)"),
 		VP_OPT_STRING('p', "project", &project, "NAME",
 		    "compose project (default: the site's project_name)"),
+		VP_OPT_STRING(0, "target", &target, "TARGET",
+		    "local (default) or ssh://[user@]host[:port]: container "
+		    "checks run there"),
+		VP_OPT_STRING('F', "ssh-config", &ssh_config, "FILE",
+		    "ssh client config (default ~/.ssh/config)"),
+		VP_OPT_STRING('i', "identity", &identity, "FILE",
+		    "ssh private key (default: agent/config)"),
+		VP_OPT_INT(0, "ssh-port", &sshport, "PORT",
+		    "ssh port (overrides the target's)"),
+		VP_OPT_BOOL('b', "become", &become,
+		    "on the target, run as root through 'sudo -n'"),
 		VP_OPT_END()
 	};
 
@@ -180,7 +227,19 @@ smoke_main(struct vp_ctx *ctx, int argc, char **argv)
 		r = VP_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = vp_file_read(cfpath, &cf, &cause)) != 0 ||
+	if (target != NULL && strcmp(target, "local") != 0) {
+		to.ssh_config = ssh_config;
+		to.identity = identity;
+		to.port = sshport;
+		to.become = become;
+		if ((r = vp_target_open(target, &to, &tg, &cause)) != 0 ||
+		    (r = vp_host_remote_connect(tg, &cause)) != 0)
+			goto out;
+		vp_host_remote_begin(&rm, tg);
+		remote_on = 1;
+	}
+	if ((r = tg ? remote_read(tg, cfpath, &cf, &cause) :
+	    vp_file_read(cfpath, &cf, &cause)) != 0 ||
 	    (r = vp_buf_addc(&cf, '\0')) != 0) {
 		vp_fail_prefix(&cause, r, "the deployed Caddyfile (run 'vpai "
 		    "apply' first)");
@@ -194,6 +253,25 @@ smoke_main(struct vp_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 		cafile = ca;
+		/* the target's Caddy CA, copied to a private local file */
+		if (tg != NULL && remote_read(tg, ca, &crt, NULL) == 0) {
+			free(ca);
+			ca = NULL;
+			if (mkdtemp(cadir) == NULL) {
+				r = vp_fail(&cause, VP_ERR_IO, "mkdtemp: %s",
+				    strerror(errno));
+				goto out;
+			}
+			mkd = 1;
+			if ((ca = vp_path_join(cadir, "root.crt")) == NULL) {
+				r = VP_ERR_NOMEM;
+				goto out;
+			}
+			if ((r = vp_file_write_atomic(ca, crt.buf, crt.len,
+			    0600, (uid_t)-1, (gid_t)-1, &cause)) != 0)
+				goto out;
+			cafile = ca;
+		}
 	}
 	so.cafile = cafile;
 	so.base_url = base;
@@ -236,6 +314,15 @@ smoke_main(struct vp_ctx *ctx, int argc, char **argv)
 		vp_buf_release(&names);
 	}
  out:
+	if (remote_on)
+		vp_host_remote_end(&rm);
+	vp_target_close(tg);
+	if (mkd) {
+		if (ca != NULL)
+			unlink(ca);
+		rmdir(cadir);
+	}
+	vp_buf_release(&crt);
 	smoke_report_release(&rep);
 	vp_buf_release(&cf);
 	vp_pipeline_release(&p);
@@ -250,7 +337,7 @@ smoke_main(struct vp_ctx *ctx, int argc, char **argv)
 const struct vp_cmd vp_cmd_smoke = {
 	"smoke", "run the post-deploy smoke test (every check in parallel)",
 	"smoke [--env ENV] [--json] [--junit FILE] [--timeout-ms N] "
-	    "[--base-url URL] [--resolve HOST:IP]",
+	    "[--base-url URL] [--resolve HOST:IP] [--target ssh://...]",
 	"Checks, in parallel, each with its own timeout: HTTPS /health, the\n"
 	"TLS certificate (verified; days to expiry), DNS of both vhosts,\n"
 	"n8n healthz (direct and through Caddy), Grafana health (following\n"
@@ -259,6 +346,10 @@ const struct vp_cmd vp_cmd_smoke = {
 	"through the environment, never argv), Qdrant healthz, and 403 on\n"
 	"every admin route of the deployed Caddyfile from outside the VPN.\n"
 	"With caddy_tls internal, Caddy's local CA under the stack root is\n"
-	"trusted explicitly.  Exits 0 only when every check passes.\n",
+	"trusted explicitly.  Exits 0 only when every check passes.\n"
+	"With --target ssh://..., docker runs on that host: the direct checks\n"
+	"run the probe inside their containers there, redis gets its password\n"
+	"on stdin, the Caddyfile and CA are read from there; the HTTPS checks\n"
+	"go to the site's public names (--resolve to pin the target's IP).\n",
 	smoke_main
 };

@@ -14,7 +14,9 @@
 #include "core/file.h"
 #include "core/opt.h"
 #include "deploy/deploy.h"
+#include "host/host.h"
 #include "site/site.h"
+#include "transport/transport.h"
 
 extern const struct vp_cmd vp_cmd_status;
 
@@ -82,7 +84,12 @@ status_run(struct vp_ctx *ctx, int argc, char **argv)
 {
 	struct deploy_engine	 e = DEPLOY_ENGINE_INIT;
 	struct deploy_ctrs	 cs = DEPLOY_CTRS_INIT;
-	const char		*project = NULL;
+	const char		*project = NULL, *target = NULL;
+	const char		*ssh_config = NULL, *identity = NULL;
+	struct vp_target_opts	 to = VP_TARGET_OPTS_INIT;
+	struct vp_target	*tg = NULL;
+	struct vp_host_remote	 rm = VP_HOST_REMOTE_INIT;
+	int			 sshport = 0, become = 0, remote_on = 0;
 	char			**pos = NULL, *cause = NULL, *proj = NULL;
 	char			 up[32], mu[32], ml[32], mem[80];
 	json_t			*arr = NULL, *o;
@@ -93,6 +100,17 @@ status_run(struct vp_ctx *ctx, int argc, char **argv)
 		VP_OPT_BOOL(0, "json", &json, "print a JSON array"),
 		VP_OPT_STRING('p', "project", &project, "NAME",
 		    "compose project (default: the site's project_name)"),
+		VP_OPT_STRING(0, "target", &target, "TARGET",
+		    "local (default) or ssh://[user@]host[:port]: docker "
+		    "runs there"),
+		VP_OPT_STRING('F', "ssh-config", &ssh_config, "FILE",
+		    "ssh client config (default ~/.ssh/config)"),
+		VP_OPT_STRING('i', "identity", &identity, "FILE",
+		    "ssh private key (default: agent/config)"),
+		VP_OPT_INT(0, "ssh-port", &sshport, "PORT",
+		    "ssh port (overrides the target's)"),
+		VP_OPT_BOOL('b', "become", &become,
+		    "on the target, run docker through 'sudo -n'"),
 		VP_OPT_END()
 	};
 
@@ -104,6 +122,17 @@ status_run(struct vp_ctx *ctx, int argc, char **argv)
 		if ((r = site_project(ctx, &proj, &cause)) != 0)
 			goto out;
 		project = proj;
+	}
+	if (target != NULL && strcmp(target, "local") != 0) {
+		to.ssh_config = ssh_config;
+		to.identity = identity;
+		to.port = sshport;
+		to.become = become;
+		if ((r = vp_target_open(target, &to, &tg, &cause)) != 0 ||
+		    (r = vp_host_remote_connect(tg, &cause)) != 0)
+			goto out;
+		vp_host_remote_begin(&rm, tg);
+		remote_on = 1;
 	}
 	if ((r = deploy_engine_detect(&e, &cause)) != 0 ||
 	    (r = deploy_list(project, &cs, &cause)) != 0 ||
@@ -169,6 +198,9 @@ status_run(struct vp_ctx *ctx, int argc, char **argv)
 		r = vp_fail(&cause, VP_ERR_HEALTH, "%zu of %zu services not "
 		    "healthy", bad, cs.n);
  out:
+	if (remote_on)
+		vp_host_remote_end(&rm);
+	vp_target_close(tg);
 	json_decref(arr);
 	deploy_ctrs_release(&cs);
 	deploy_engine_release(&e);
@@ -180,10 +212,12 @@ status_run(struct vp_ctx *ctx, int argc, char **argv)
 
 const struct vp_cmd vp_cmd_status = {
 	"status", "show each service: state, health, uptime, memory, image",
-	"status [--json] [--project NAME]",
+	"status [--json] [--project NAME] [--target ssh://[user@]host[:port] "
+	    "[-F SSH_CONFIG] [-i KEY] [--ssh-port N] [--become]]",
 	"One row per container of the compose project: state, health,\n"
 	"uptime, restart count, memory use against its limit (cgroup files,\n"
 	"else docker stats), and image.  Exits non-zero (health) when a\n"
-	"service is not running and healthy.\n",
+	"service is not running and healthy.  With --target ssh://..., docker\n"
+	"runs on that host over one ssh connection (memory from docker stats).\n",
 	status_run
 };

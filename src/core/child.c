@@ -16,6 +16,24 @@
 
 extern char **environ;
 
+static vp_child_remote_fn	 remote_fn;
+static void			*remote_arg;
+
+void
+vp_child_set_remote(vp_child_remote_fn fn, void *arg)
+{
+	remote_fn = fn;
+	remote_arg = fn != NULL ? arg : NULL;
+}
+
+int
+vp_child_is_remote(const char *prog)
+{
+	return remote_fn != NULL && prog != NULL &&
+	    (strcmp(prog, "docker") == 0 ||
+	    strcmp(prog, "docker-compose") == 0);
+}
+
 int
 vp_argv_push(struct vp_argv *a, const char *s)
 {
@@ -120,7 +138,7 @@ now_ms(void)
 }
 
 static void
-child_exec(struct vp_child *c, int in, int out, int err)
+child_exec(struct vp_child *c, char *const *argv, int in, int out, int err)
 {
 	size_t i;
 
@@ -141,11 +159,11 @@ child_exec(struct vp_child *c, int in, int out, int err)
 		    strerror(errno));
 		_exit(127);
 	}
-	for (i = 0; i < c->env.n; i++)
+	for (i = 0; argv == c->args.v && i < c->env.n; i++)
 		putenv(c->env.v[i]);
 	signal(SIGPIPE, SIG_DFL);
-	execvp(c->args.v[0], c->args.v);
-	dprintf(2, "vpai: cannot run '%s': %s\n", c->args.v[0],
+	execvp(argv[0], argv);
+	dprintf(2, "vpai: cannot run '%s': %s\n", argv[0],
 	    strerror(errno));
 	_exit(127);
 }
@@ -227,12 +245,26 @@ pump(struct vp_child *c, int fd[3], char **cause)
 int
 vp_child_run(struct vp_child *c, char **cause)
 {
-	int	pin[2] = { -1, -1 }, pout[2] = { -1, -1 };
-	int	perr[2] = { -1, -1 }, status, r;
-	pid_t	pid;
+	struct vp_argv	 rargv = VP_ARGV_INIT;
+	char *const	*argv;
+	int		 pin[2] = { -1, -1 }, pout[2] = { -1, -1 };
+	int		 perr[2] = { -1, -1 }, status, r;
+	pid_t		 pid;
 
 	if (c->args.n == 0)
 		return vp_fail(cause, VP_ERR_USAGE, "empty command");
+	argv = c->args.v;
+	if (vp_child_is_remote(c->args.v[0])) {
+		/* Its environment would stay here: refuse, never drop it. */
+		if (c->env.n > 0 || c->cwd != NULL)
+			return vp_fail(cause, VP_ERR_REFUSED, "'%s %s' needs a "
+			    "local environment or directory and cannot run on "
+			    "the remote host", c->args.v[0], c->args.n > 1 ?
+			    c->args.v[1] : "");
+		if ((r = remote_fn(remote_arg, c->args.v, &rargv, cause)) != 0)
+			goto fail;
+		argv = rargv.v;
+	}
 	if ((c->in_len && pipe2(pin, O_CLOEXEC) != 0) ||
 	    (c->capture_out && pipe2(pout, O_CLOEXEC) != 0) ||
 	    (c->capture_err && pipe2(perr, O_CLOEXEC) != 0)) {
@@ -246,7 +278,7 @@ vp_child_run(struct vp_child *c, char **cause)
 		goto fail;
 	}
 	if (pid == 0)
-		child_exec(c, pin[0], pout[1], perr[1]);
+		child_exec(c, argv, pin[0], pout[1], perr[1]);
 	c->pid = pid;
 	if (pin[0] >= 0)
 		close(pin[0]);
@@ -270,6 +302,7 @@ vp_child_run(struct vp_child *c, char **cause)
 	}
 	if (r != VP_OK)
 		kill(pid, SIGKILL);
+	vp_argv_release(&rargv);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			return vp_fail(cause, VP_ERR_CHILD, "waitpid: %s",
@@ -286,6 +319,7 @@ vp_child_run(struct vp_child *c, char **cause)
 	}
 	return 128 + WTERMSIG(status);
  fail:
+	vp_argv_release(&rargv);
 	if (pin[0] >= 0) { close(pin[0]); close(pin[1]); }
 	if (pout[0] >= 0) { close(pout[0]); close(pout[1]); }
 	if (perr[0] >= 0) { close(perr[0]); close(perr[1]); }

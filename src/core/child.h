@@ -51,6 +51,24 @@ struct vp_child {
 int	vp_child_run(struct vp_child *, char **cause);
 void	vp_child_release(struct vp_child *);
 
+/*
+ * The command host: one explicit, process-wide hook for running the
+ * container engine on another machine (`vpai apply --target ssh://`).
+ * When set, vp_child_run() hands the argv of every child whose program
+ * is "docker" or "docker-compose" to fn, which appends to out the argv
+ * that really runs (for ssh: the transport's ssh argv, quoted once by
+ * the transport; src/host/remote.c).  stdin feeding, capture, timeouts
+ * and exit statuses are unchanged (ssh returns the remote status; 255
+ * when the connection fails).  A child with c->env or c->cwd set is
+ * refused (VP_ERR_REFUSED): they would not reach the remote command.
+ * fn NULL: everything runs locally again.
+ */
+typedef int (*vp_child_remote_fn)(void *arg, char *const *argv,
+	    struct vp_argv *out, char **cause);
+void	vp_child_set_remote(vp_child_remote_fn fn, void *arg);
+/* 1 when a child running prog would run on the command host. */
+int	vp_child_is_remote(const char *prog);
+
 /* Search PATH for an executable; returns 1 when found. */
 int	vp_have_program(const char *name);
 

@@ -31,6 +31,20 @@ first_line(const char *s, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/* On a remote target: does `docker-compose version` run there? */
+static int
+compose_v1_answers(void)
+{
+	struct vp_child	c = VP_CHILD_INIT;
+	int		r;
+
+	c.timeout_ms = 15000;
+	r = vp_argv_pushl(&c.args, "docker-compose", "version", "--short",
+	    NULL) == 0 && vp_child_run(&c, NULL) == 0;
+	vp_child_release(&c);
+	return r;
+}
+
 int
 deploy_engine_detect(struct deploy_engine *e, char **cause)
 {
@@ -39,7 +53,7 @@ deploy_engine_detect(struct deploy_engine *e, char **cause)
 	char		 line[320];
 	int		 r;
 
-	if (!vp_have_program("docker")) {
+	if (!vp_child_is_remote("docker") && !vp_have_program("docker")) {
 		r = vp_fail(cause, VP_ERR_NOTFOUND, "'docker' is not installed "
 		    "(apt-get install docker.io)");
 		goto out;
@@ -54,9 +68,11 @@ deploy_engine_detect(struct deploy_engine *e, char **cause)
 	}
 	if (r != 0 || c.out.len == 0) {
 		first_line(c.err.buf, line, sizeof(line));
-		r = vp_fail(cause, VP_ERR_REMOTE, "docker engine not reachable "
-		    "at %s: %s", host && *host ? host :
-		    "unix:///var/run/docker.sock", line);
+		r = vp_child_is_remote("docker") ? vp_fail(cause,
+		    VP_ERR_REMOTE, "docker engine not reachable on the "
+		    "target: %s", line) : vp_fail(cause, VP_ERR_REMOTE,
+		    "docker engine not reachable at %s: %s", host && *host ?
+		    host : "unix:///var/run/docker.sock", line);
 		goto out;
 	}
 	c.out.buf[strcspn(c.out.buf, "\n")] = '\0';
@@ -74,7 +90,8 @@ deploy_engine_detect(struct deploy_engine *e, char **cause)
 	r = vp_child_run(&c, NULL);
 	if (r == 0) {
 		e->compose_v2 = 1;
-	} else if (vp_have_program("docker-compose")) {
+	} else if (vp_child_is_remote("docker-compose") ?
+	    compose_v1_answers() : vp_have_program("docker-compose")) {
 		e->compose_v2 = 0;
 	} else {
 		r = vp_fail(cause, VP_ERR_NOTFOUND, "neither 'docker compose' "
@@ -503,8 +520,8 @@ deploy_mem_usage(struct deploy_ctrs *cs, char **cause)
 		cs->v[i].mem_use = -1;
 		if (strcmp(cs->v[i].state, "running") != 0)
 			continue;
-		if (host == NULL || *host == '\0' ||
-		    strncmp(host, "unix://", 7) == 0)
+		if (!vp_child_is_remote("docker") && (host == NULL ||
+		    *host == '\0' || strncmp(host, "unix://", 7) == 0))
 			cs->v[i].mem_use = cgroup_mem(cs->v[i].id);
 		if (cs->v[i].mem_use < 0)
 			missing++;

@@ -4,6 +4,10 @@
  *
  * The engine drives the Docker CLI (`docker`, and `docker compose` v2 or
  * `docker-compose` v1) through core/child.h argv vectors, never a shell.
+ * When core/child.h's command host is set (host/remote.c, `vpai apply
+ * --target ssh://`), those same commands run on the target over ssh;
+ * nothing here changes, except that the engine is then not local (no
+ * PATH lookup of docker here, memory from `docker stats`).
  * It reads the compose document as JSON (the render's model "compose"
  * member, or a JSON compose file: JSON is YAML, so the same file is given
  * to compose with -f).
@@ -92,7 +96,10 @@ int	deploy_list(const char *project, struct deploy_ctrs *, char **cause);
 /* Inspect these container ids (missing ones are left out). */
 int	deploy_inspect(char *const *ids, size_t n, struct deploy_ctrs *,
 	    char **cause);
-/* Fill mem_use: cgroup files when local, else `docker stats`. */
+/*
+ * Fill mem_use: cgroup files when the engine is local, else `docker
+ * stats` (a remote DOCKER_HOST, or the command host of core/child.h).
+ */
 int	deploy_mem_usage(struct deploy_ctrs *, char **cause);
 const struct deploy_ctr *deploy_ctrs_find(const struct deploy_ctrs *,
 	    const char *service);
@@ -253,6 +260,14 @@ int	deploy_install_probe(const char *src, const char *stack_root,
  */
 int	deploy_n8n_owner(const char *base, const char *email,
 	    const char *password, int *created, char **cause);
+/*
+ * The same through a unix socket (sock; base then only gives the Host
+ * header and paths): on a remote target, the ssh ControlMaster's
+ * forward of n8n's port (host/host.h: vp_host_forward()).
+ */
+int	deploy_n8n_owner_at(const char *base, const char *sock,
+	    const char *email, const char *password, int *created,
+	    char **cause);
 
 /*
  * The last `tail` log lines of a container (stdout and stderr), appended

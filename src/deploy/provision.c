@@ -28,7 +28,8 @@ on_data(char *p, size_t sz, size_t n, void *arg)
 
 /* One request; body (JSON) may be NULL for a GET. */
 static int
-http_req(const char *url, const char *body, struct http *h, char **cause)
+http_req(const char *url, const char *sock, const char *body, struct http *h,
+    char **cause)
 {
 	struct curl_slist	*hdr = NULL;
 	CURL			*c;
@@ -47,6 +48,8 @@ http_req(const char *url, const char *body, struct http *h, char **cause)
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	if (sock != NULL)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
 	if (body != NULL)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	if ((cr = curl_easy_perform(c)) != CURLE_OK) {
@@ -74,6 +77,14 @@ int
 deploy_n8n_owner(const char *base, const char *email, const char *password,
     int *created, char **cause)
 {
+	return deploy_n8n_owner_at(base, NULL, email, password, created,
+	    cause);
+}
+
+int
+deploy_n8n_owner_at(const char *base, const char *sock, const char *email,
+    const char *password, int *created, char **cause)
+{
 	struct http	 h = { 0, VP_BUF_INIT(1u << 20) };
 	json_t		*doc = NULL, *req = NULL;
 	json_error_t	 je;
@@ -84,22 +95,27 @@ deploy_n8n_owner(const char *base, const char *email, const char *password,
 	snprintf(url, sizeof(url), "%s/rest/settings", base);
 	/*
 	 * n8n answers /healthz before its REST routes are registered: a 404
-	 * (or 503) right after the health gate means "not yet".  Retry for up
-	 * to 60 s.
+	 * (or 503, or 200 with its HTML page) right after the health gate
+	 * means "not yet".  Retry for up to 60 s.
 	 */
 	for (tries = 0; ; tries++) {
 		vp_buf_reset(&h.body);
 		h.status = 0;
-		if ((r = http_req(url, NULL, &h, cause)) != 0)
+		if ((r = http_req(url, sock, NULL, &h, cause)) != 0)
 			goto out;
-		if ((h.status != 404 && h.status != 503) || tries >= 120)
+		/* (its editor page answers 200 with HTML meanwhile) */
+		if (h.status == 200 && (doc = json_loadb(h.body.buf,
+		    h.body.len, 0, &je)) != NULL)
+			break;
+		if ((h.status != 404 && h.status != 503 && h.status != 200) ||
+		    tries >= 120)
 			break;
 		usleep(500 * 1000);
 	}
-	if (h.status != 200 || (doc = json_loadb(h.body.buf, h.body.len, 0,
-	    &je)) == NULL) {
+	if (doc == NULL) {
 		r = vp_fail(cause, VP_ERR_REMOTE, "n8n: GET /rest/settings: "
-		    "HTTP %ld", h.status);
+		    "HTTP %ld%s", h.status, h.status == 200 ? " (not JSON)" :
+		    "");
 		goto out;
 	}
 	/* Setup is offered only while no owner exists. */
@@ -119,7 +135,7 @@ deploy_n8n_owner(const char *base, const char *email, const char *password,
 		goto out;
 	}
 	snprintf(url, sizeof(url), "%s/rest/owner/setup", base);
-	if ((r = http_req(url, body, &h, cause)) != 0)
+	if ((r = http_req(url, sock, body, &h, cause)) != 0)
 		goto out;
 	if (h.status != 200) {
 		doc = json_loadb(h.body.buf, h.body.len, 0, &je);

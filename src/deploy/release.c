@@ -25,12 +25,13 @@
 
 #define MANIFEST	"manifest.json"
 #define FILE_CAP	(256u << 20)
+#define PENDING		"pending-backup.json"
 
 int
 release_stateful(const char *service)
 {
 	static const char *const v[] = { "postgresql", "n8n", "litellm",
-	    "openclaw", "qdrant", "redis", NULL };
+	    "openclaw", "qdrant", "redis", "grafana", NULL };
 	size_t	i;
 
 	for (i = 0; v[i] != NULL; i++)
@@ -265,6 +266,60 @@ load_manifest(const char *root, const char *id, char **cause)
 	return m;
 }
 
+static char *
+pending_path(const char *root)
+{
+	char	*d, *p;
+
+	if ((d = rel_dir(root)) == NULL)
+		return NULL;
+	p = vp_path_join(d, PENDING);
+	free(d);
+	return p;
+}
+
+int
+release_pending_backup_set(const char *root, const json_t *rec,
+    char **cause)
+{
+	char	*d = NULL, *p = NULL, *text = NULL;
+	int	 r;
+
+	if ((d = rel_dir(root)) == NULL || (p = pending_path(root)) == NULL ||
+	    (text = json_dumps(rec, JSON_INDENT(2) | JSON_SORT_KEYS)) ==
+	    NULL) {
+		r = VP_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = vp_mkdir_p(d, 0700, cause)) != 0)
+		goto out;
+	r = vp_file_write_atomic(p, text, strlen(text), 0600, (uid_t)-1,
+	    (gid_t)-1, cause);
+ out:
+	free(d);
+	free(p);
+	free(text);
+	return r;
+}
+
+int
+release_pending_backup(const char *root, json_t **out, char **cause)
+{
+	struct vp_buf	 b = VP_BUF_INIT(1 << 20);
+	char		*p;
+	int		 r = VP_OK;
+
+	*out = NULL;
+	if ((p = pending_path(root)) == NULL)
+		return VP_ERR_NOMEM;
+	if (vp_file_exists(p) && (r = vp_file_read(p, &b, cause)) == 0 &&
+	    (*out = json_loadb(b.buf, b.len, 0, NULL)) == NULL)
+		r = vp_fail(cause, VP_ERR_PARSE, "'%s': not JSON", p);
+	vp_buf_release(&b);
+	free(p);
+	return r;
+}
+
 int
 release_record(const char *root, const char *project, const struct bundle *b,
     const char *site_file, const char *vault_file, const char *rollback_of,
@@ -272,7 +327,9 @@ release_record(const char *root, const char *project, const struct bundle *b,
 {
 	struct deploy_ctrs	 cs = DEPLOY_CTRS_INIT;
 	json_t			*m = NULL, *images, *files, *cur = NULL;
+	json_t			*pend = NULL;
 	char			*id = NULL, *dir = NULL, *bdir = NULL;
+	char			*ppath = NULL;
 	char			*mpath = NULL, *text = NULL;
 	char			 hex[65], created[32];
 	struct tm		 tm;
@@ -338,6 +395,12 @@ release_record(const char *root, const char *project, const struct bundle *b,
 		goto out;
 	json_object_set_new(m, "id", json_string(id));
 	json_object_set_new(m, "created", json_string(created));
+	/* The pre-update backup taken by the apply that made this release. */
+	if (rollback_of == NULL &&
+	    (r = release_pending_backup(root, &pend, cause)) != 0)
+		goto out;
+	json_object_set_new(m, "pre_update_backup", pend ? pend : json_null());
+	pend = NULL;
 	if ((text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL) {
 		r = VP_ERR_NOMEM;
 		goto out;
@@ -363,6 +426,8 @@ release_record(const char *root, const char *project, const struct bundle *b,
 		goto out;
 	if (isnew != NULL)
 		*isnew = 1;
+	if (rollback_of == NULL && (ppath = pending_path(root)) != NULL)
+		unlink(ppath);
  done:
 	if (idp != NULL) {
 		*idp = id;
@@ -374,6 +439,8 @@ release_record(const char *root, const char *project, const struct bundle *b,
 	deploy_ctrs_release(&cs);
 	json_decref(cur);
 	json_decref(m);
+	json_decref(pend);
+	free(ppath);
 	free(text);
 	free(mpath);
 	free(bdir);

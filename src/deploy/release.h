@@ -7,7 +7,8 @@
  * the files keep the bundle's own modes):
  *	releases/<id>/manifest.json	id, created, project, site and vault
  *					sha256, images {service: {ref, id}},
- *					files {path: sha256}, rollback_of
+ *					files {path: sha256}, rollback_of,
+ *					pre_update_backup
  *	releases/<id>/compose.json	the compose document (JSON), as
  *					given to the deploy engine
  *	releases/<id>/bundle/...	a copy of the rendered bundle
@@ -46,6 +47,21 @@ int	release_record(const char *stack_root, const char *project,
 	    const struct bundle *b, const char *site_file,
 	    const char *vault_file, const char *rollback_of, int keep,
 	    char **idp, int *isnew, char **cause);
+
+/*
+ * The pre-update backup of an apply (see src/cmd/apply-backup.c): taken
+ * before the deploy, kept in releases/pending-backup.json (0600) until
+ * release_record() writes the next new release of an apply (not of a
+ * rollback), whose manifest then holds it as "pre_update_backup" ({id,
+ * dir, artifacts, skipped, services: {svc: {from, from_id, to}}}; null
+ * when the apply took none), and removes the file.  A failed apply
+ * leaves it pending for the re-run.
+ * release_pending_backup: *out NULL when none.
+ */
+int	release_pending_backup_set(const char *stack_root, const json_t *rec,
+	    char **cause);
+int	release_pending_backup(const char *stack_root, json_t **out,
+	    char **cause);
 
 /*
  * releases/CURRENT names the release now deployed: release_record() and

@@ -191,6 +191,45 @@ ctr_running(struct job *j, const char *service)
 	return c;
 }
 
+static void	trim_copy(struct job *, const struct vp_buf *);
+
+/*
+ * The engine is on another host (`--target ssh://`): its containers'
+ * addresses are not reachable from here.  The same GET runs inside the
+ * container, from the mounted probe, through the transport; a redirect
+ * is accepted but not followed there.
+ */
+static int
+probe_get(struct job *j, const struct deploy_ctr *c, int port,
+    const char *path, int follow)
+{
+	struct vp_child	 ch = VP_CHILD_INIT;
+	char		*cause = NULL, line[256];
+	int		 rc, ok = 0;
+
+	ch.timeout_ms = j->env->timeout_ms;
+	if (vp_argv_pushl(&ch.args, "docker", "exec", c->id, "/vpai/probe",
+	    "http", NULL) != 0 || vp_argv_pushf(&ch.args,
+	    "http://127.0.0.1:%d%s", port, path) != 0 ||
+	    vp_argv_pushl(&ch.args, "--expect", follow ?
+	    "200,301,302,303,307,308" : "200", NULL) != 0) {
+		note(j, "out of memory");
+		goto out;
+	}
+	if ((rc = vp_child_run(&ch, &cause)) < 0) {
+		note(j, "%s", cause ? cause : "docker exec failed");
+		goto out;
+	}
+	trim_copy(j, rc == 0 ? &ch.out : &ch.err);
+	ok = rc == 0;
+	snprintf(line, sizeof(line), "%s", j->detail);
+	note(j, "%s (probe in the container on the target)", line);
+ out:
+	free(cause);
+	vp_child_release(&ch);
+	return ok;
+}
+
 /* GET http://<container ip>:port/path, expect 200. */
 static int
 direct_get(struct job *j, const char *service, int port, const char *path,
@@ -203,6 +242,8 @@ direct_get(struct job *j, const char *service, int port, const char *path,
 
 	if ((c = ctr_running(j, service)) == NULL)
 		return 0;
+	if (vp_child_is_remote("docker"))
+		return probe_get(j, c, port, path, follow);
 	if (*c->ip == '\0') {
 		note(j, "service '%s' has no address", service);
 		return 0;
@@ -477,6 +518,28 @@ c_redis(struct job *j)
 		return 0;
 	}
 	ch.timeout_ms = j->env->timeout_ms;
+	if (vp_child_is_remote("docker")) {
+		/*
+		 * On a remote engine the environment would not travel: the
+		 * mounted probe speaks AUTH + PING, the password on its stdin
+		 * (through ssh's), never in argv.
+		 */
+		ch.in = j->env->o->redis_password;
+		ch.in_len = strlen(j->env->o->redis_password);
+		if (vp_argv_pushl(&ch.args, "docker", "exec", "-i", c->id,
+		    "/vpai/probe", "redis", "127.0.0.1:6379",
+		    "--password-file", "/dev/stdin", NULL) != 0) {
+			note(j, "out of memory");
+			goto out;
+		}
+		if ((rc = vp_child_run(&ch, &cause)) < 0) {
+			note(j, "%s", cause ? cause : "docker exec failed");
+			goto out;
+		}
+		trim_copy(j, rc == 0 ? &ch.out : &ch.err);
+		ok = rc == 0;
+		goto out;
+	}
 	if (asprintf(&kv, "REDISCLI_AUTH=%s", j->env->o->redis_password) < 0) {
 		kv = NULL;
 		note(j, "out of memory");

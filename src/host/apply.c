@@ -233,7 +233,16 @@ emit_op(struct vp_buf *b, const json_t *o, size_t step)
 		    (r = q(b, jstr(o, "id"))) != 0 ||
 		    (r = q(b, jbool_or(o, "enable", 0) ? "1" : "0")) != 0 ||
 		    (r = q(b, jbool_or(o, "start", 0) ? "1" : "0")) != 0 ||
-		    (r = q(b, jbool_or(o, "restart", 0) ? "1" : "0")) != 0)
+		    (r = q(b, jbool_or(o, "restart", 0) ? "1" : "0")) != 0 ||
+		    (r = q(b, dash(jstr(o, "needs")))) != 0)
+			return r;
+		return vp_buf_addc(b, '\n');
+	}
+	if (strcmp(k, "locale") == 0) {
+		if ((r = vp_buf_adds(b, "vp_locale")) != 0 ||
+		    (r = q(b, jstr(o, "id"))) != 0 ||
+		    (r = q(b, jbool_or(o, "generate", 0) ? "1" : "0")) != 0 ||
+		    (r = q(b, jbool_or(o, "lang", 0) ? "1" : "0")) != 0)
 			return r;
 		return vp_buf_addc(b, '\n');
 	}
@@ -417,6 +426,10 @@ static const char disarm_sh[] =
     "if [ -e \"$d/armed\" ]; then\n"
     "\trm -f -- \"$d/armed\"\n"
     "\tkill \"$(cat \"$d/pid\")\" 2>/dev/null\n"
+    "\trm -f -- /run/vpai-confirm.armed /etc/cron.d/vpai-confirm-revert "
+    "/etc/systemd/system/vpai-confirm-revert.service "
+    "/etc/systemd/system/multi-user.target.wants/"
+    "vpai-confirm-revert.service\n"
     "\trm -rf -- \"$d\"\n"
     "\techo @vpai-confirmed\n"
     "else\n"
@@ -458,13 +471,18 @@ fresh_run(struct vp_target *t, int port, const char *script,
  * connection on the new port, or wait for the host's revert and check
  * that the old path works again.
  */
+/*
+ * The timer started somewhere between sent (the script was sent) and done
+ * (its output came back): packages installed before the arm can take
+ * minutes.  Poll for the revert from sent + seconds to done + seconds.
+ */
 static int
-confirm(struct vp_target *t, int seconds, time_t armed,
+confirm(struct vp_target *t, int seconds, time_t sent, time_t done,
     struct vp_host_result *res, char **cause)
 {
 	char	*c1 = NULL, *c2 = NULL;
-	int	 port, old = vp_target_port(t), ok = 0, r, i;
-	time_t	 until = armed + seconds + 3;
+	int	 port, old = vp_target_port(t), ok = 0, r;
+	time_t	 until = sent + seconds + 2;
 
 	port = res->ssh_port > 0 ? res->ssh_port : old;
 	r = fresh_run(t, port, disarm_sh, "@vpai-confirmed", &ok, &c1);
@@ -478,11 +496,13 @@ confirm(struct vp_target *t, int seconds, time_t armed,
 	/* the host reverts by itself: wait for it, then check */
 	while (time(NULL) < until)
 		sleep(1);
-	for (i = 0; i < 5; i++) {
+	for (;;) {
 		free(c2);
 		c2 = NULL;
 		if (fresh_run(t, old, reverted_sh, "@vpai-reverted", &ok,
 		    &c2) == VP_OK && ok)
+			break;
+		if (time(NULL) > done + seconds + 12)
 			break;
 		sleep(2);
 	}
@@ -515,7 +535,7 @@ vp_host_apply(struct vp_target *t, const char *datadir, const json_t *want,
 	const char		*m;
 	const json_t		*o = NULL;
 	size_t			 i;
-	time_t			 armed = 0;
+	time_t			 armed = 0, done;
 	int			 r, arm_s = 0;
 
 	res->changed = vp_host_plan_changes(ops);
@@ -533,8 +553,11 @@ vp_host_apply(struct vp_target *t, const char *datadir, const json_t *want,
 		goto out;
 	armed = time(NULL);
 	if ((r = vp_target_run(t, argv, script.buf, script.len, &tr,
-	    cause)) != 0)
+	    cause)) != 0) {
+		host_step_cause(t, "apply", r, cause);
 		goto out;
+	}
+	done = time(NULL);
 	if (tr.status != 0 || (m = strstr(tr.out.buf, MARK_FACTS "\n")) ==
 	    NULL) {
 		r = report_failure(t, ops, tr.out.buf, &tr, cause);
@@ -574,7 +597,7 @@ vp_host_apply(struct vp_target *t, const char *datadir, const json_t *want,
 	}
 	res->ssh_port = facts_ssh_port(res->facts_after);
 	if (arm_s > 0)
-		r = confirm(t, arm_s, armed, res, cause);
+		r = confirm(t, arm_s, armed, done, res, cause);
  out:
 	vp_argv_release(&qa);
 	vp_buf_release_secure(&script);

@@ -151,9 +151,16 @@ vp_host_facts_query(const json_t *want, struct vp_argv *q, char **cause)
 		if ((r = q_add(q, "k:", jstr(v, "user"))) != 0 ||
 		    (r = q_add(q, "u:", jstr(v, "user"))) != 0)
 			goto out;
-	json_array_foreach(json_object_get(want, "services"), i, v)
+	json_array_foreach(json_object_get(want, "services"), i, v) {
 		if ((r = q_add(q, "v:", jstr(v, "name"))) != 0)
 			goto out;
+		if (strcmp(jstr(v, "needs"), "audit") == 0 &&
+		    (r = q_add(q, "n:", "audit")) != 0)
+			goto out;
+	}
+	if (json_is_string(json_object_get(want, "locale")) &&
+	    (r = q_add(q, "l:", jstr(want, "locale"))) != 0)
+		goto out;
 	json_array_foreach(json_object_get(want, "cron"), i, v)
 		if ((r = q_add(q, "c:", jstr_or(v, "user", "root"))) != 0)
 			goto out;
@@ -295,7 +302,7 @@ parse_line(json_t *facts, const char *line, size_t len,
 		return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
 	tag = copy[0];
 	rest = len > 2 ? copy + 2 : copy + len;
-	if (strchr("FJYBSUNGVCK", tag) != NULL) {
+	if (strchr("FJYBSUNGVCKlnr", tag) != NULL) {
 		idx = strtol(rest, &e, 10);
 		if (idx < 1 || (size_t)idx > q->n || (*e != ' ' &&
 		    *e != '\0')) {
@@ -512,6 +519,40 @@ parse_line(json_t *facts, const char *line, size_t len,
 		} else
 			json_object_set_new(o, qv, json_null());
 		break;
+	case 'l':
+		/* facts.locale: {"name", "available": [...], "gen", "lang"} */
+		o = obj_at(facts, "locale");
+		json_object_set_new(o, "name", json_string(qv));
+		if (strncmp(rest, "a ", 2) == 0 || strcmp(rest, "a") == 0)
+			json_object_set_new(o, "available", words(rest + 1,
+			    " "));
+		else if (strncmp(rest, "g ", 2) == 0)
+			json_object_set_new(o, "gen", json_boolean(strcmp(rest +
+			    2, "yes") == 0));
+		else if (strncmp(rest, "d ", 2) == 0 || strcmp(rest, "d") == 0)
+			json_object_set_new(o, "lang", json_string(rest[1] ?
+			    rest + 2 : ""));
+		break;
+	case 'r':
+		/* facts.sysctl_ro.KEY: true (cannot be set live here) */
+		{
+			char *k = strdup(qv), *s;
+
+			if (k != NULL) {
+				for (s = k; *s; s++)
+					if (*s == '/')
+						*s = '.';
+				json_object_set_new(obj_at(facts, "sysctl_ro"),
+				    k, json_true());
+			}
+			free(k);
+		}
+		break;
+	case 'n':
+		/* facts.kernel.audit: ok | denied | unknown */
+		json_object_set_new(obj_at(facts, "kernel"), qv,
+		    json_string(rest));
+		break;
 	case 'K':
 		o = json_object();
 		json_object_set_new(o, "home", json_string(rest));
@@ -643,8 +684,10 @@ vp_host_facts_gather(struct vp_target *t, const char *datadir,
 		if ((r = vp_argv_push(&argv, q.v[i])) != 0)
 			goto nomem;
 	if ((r = vp_target_run(t, (const char *const *)argv.v, script.buf,
-	    script.len, &res, cause)) != 0)
+	    script.len, &res, cause)) != 0) {
+		host_step_cause(t, "facts", r, cause);
 		goto out;
+	}
 	if (res.status != 0) {
 		r = vp_fail(cause, VP_ERR_REMOTE, "'%s': step 'facts': exit "
 		    "%d: %.200s", vp_target_name(t), res.status, res.err.buf);

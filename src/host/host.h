@@ -142,4 +142,82 @@ int	vp_host_b64dec(const char *s, size_t len, struct vp_buf *out);
 /* Replace every occurrence of each secret (len >= 4) by "***" in buf. */
 int	vp_host_mask(struct vp_buf *buf, const json_t *want);
 
+/* ---- remote stack deploy (host/remote.c; docs/DEPLOY.md) ---- */
+
+/*
+ * The host roles converged on t exactly as `vpai converge` does:
+ * vp_host_roles_want() + every secret value for masking, facts (one round
+ * trip), plan, and vp_host_apply() when something changes.  *want,
+ * *skipped and *ops are new references (for plan text); res as for
+ * vp_host_apply().  secrets: the vault's values (borrowed).
+ */
+int	vp_host_converge_roles(struct vp_target *t, const char *datadir,
+	    const json_t *vars, const struct bundle *bundle,
+	    const json_t *secrets, json_t **want, json_t **skipped,
+	    json_t **ops, struct vp_host_result *res, char **cause);
+
+/*
+ * Route every `docker` and `docker-compose` command of this process
+ * through t (core/child.h's command host): the argv becomes the
+ * transport's ssh argv over the run's ControlMaster (quoted once, by the
+ * transport).  r counts the commands sent.  vp_host_remote_end() puts
+ * local execution back.  Only one may be active.
+ */
+struct vp_host_remote {
+	struct vp_target	*t;
+	unsigned		 commands;
+};
+#define VP_HOST_REMOTE_INIT	{ NULL, 0 }
+void	vp_host_remote_begin(struct vp_host_remote *r, struct vp_target *t);
+/*
+ * One round trip (`true`) that opens the ControlMaster: a clear error
+ * naming the target and step 'connect' before anything else runs.
+ */
+int	vp_host_remote_connect(struct vp_target *t, char **cause);
+void	vp_host_remote_end(struct vp_host_remote *r);
+
+/*
+ * Forward the local unix socket sock (created by ssh, in a private
+ * directory of the caller's) to host:port as seen from the target,
+ * through t's running ControlMaster (`ssh -O forward -L sock:host:port`);
+ * cancel removes the forward again.  Only for ssh targets whose master
+ * is up (after a first command).
+ */
+int	vp_host_forward(struct vp_target *t, const char *sock,
+	    const char *host, int port, int cancel, char **cause);
+
+/*
+ * Write the stack's files on the target, as bundle_write(),
+ * deploy_install_probe() and deploy_data_dirs() do locally:
+ *   - every bundle file under root (content, mode; atomically) and its
+ *     directories, root/bin, and each "kind: data" volume directory of
+ *     the selected services, through the host engine: facts in one round
+ *     trip, then, only when something differs, one apply round trip that
+ *     verifies itself;
+ *   - then, only when needed, one more round trip: the probe binary
+ *     (root/bin/vpai-probe, 0755, atomically) and numeric owners
+ *     (uid:gid of the bundle and of each data directory; only when the
+ *     target runs commands as root, as locally).
+ * A no-op push is one round trip.  only/nonly as in deploy_opts.
+ * secrets (borrowed, may be NULL): values masked in causes.
+ */
+struct vp_host_stack {
+	const struct bundle	*bundle;
+	const char		*root;
+	char *const		*only;
+	size_t			 nonly;
+	const char		*probe;
+	const json_t		*secrets;
+};
+struct vp_host_stack_result {
+	int		nwritten;	/* bundle files created or changed */
+	int		ndirs;		/* directories created */
+	int		probe_changed;
+	int		nowned;		/* paths whose owner was fixed */
+	unsigned	trips;
+};
+int	vp_host_stack_push(struct vp_target *t, const char *datadir,
+	    const struct vp_host_stack *s, struct vp_host_stack_result *res,
+	    char **cause);
+
 #endif

@@ -40,4 +40,13 @@ host_hosts_file(const json_t *want)
 	return jstr_or(want, "hosts_file", "/etc/hosts");
 }
 
+/*
+ * Name the step in a transport error: "'T': cannot connect: ..." becomes
+ * "'T': step 'STEP': cannot connect: ..." (other causes get the whole
+ * "'T': step 'STEP'" prefix).  Returns r.
+ */
+struct vp_target;
+int	host_step_cause(struct vp_target *, const char *step, int r,
+	    char **cause);
+
 #endif

@@ -6,9 +6,11 @@
  * plus what apply needs.  Ops with "info": true only explain (one line
  * of a file, one cron entry, one key); the file/crontab op next to them
  * carries the change.  Ops come in apply order: apt repositories (and one
- * apt-update when they change), packages, groups, users,
- * directories, files, sysctl, crontabs, timezone, hostname, services,
- * firewall.
+ * apt-update when they change), packages, groups, users, directories,
+ * files, sysctl, crontabs, timezone, hostname, locale, services,
+ * firewall.  No-ops with "warn": true say that something cannot be done
+ * on this host (auditd where the kernel refuses audit, a read-only
+ * /proc/sys key); they are printed even without -v.
  */
 #include <ctype.h>
 #include <regex.h>
@@ -128,8 +130,8 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 	static const char *const known[] = { "apt_repos", "packages",
 	    "groups", "users",
 	    "directories", "files", "lines", "sysctl", "authorized_keys",
-	    "services", "cron", "ufw", "timezone", "hostname", "hosts",
-	    "hosts_file", "secrets", "confirm", NULL };
+	    "services", "cron", "ufw", "timezone", "locale", "hostname",
+	    "hosts", "hosts_file", "secrets", "confirm", NULL };
 	static const char *const lists[] = { "apt_repos", "groups", "users",
 	    "directories", "files", "lines", "authorized_keys", "services",
 	    "cron", "hosts", "secrets", NULL };
@@ -291,6 +293,10 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 		if (check_list(v, "restart_on", origin, cause) != 0)
 			WERR("%s: services[%zu].restart_on: expected a list of "
 			    "paths", origin, i);
+		if (json_object_get(v, "needs") != NULL &&
+		    strcmp(jstr(v, "needs"), "audit") != 0)
+			WERR("%s: services[%zu].needs: expected \"audit\"",
+			    origin, i);
 	}
 	json_array_foreach(json_object_get(want, "cron"), i, v) {
 		if (*jstr(v, "name") == '\0' || strchr(jstr(v, "name"),
@@ -326,6 +332,11 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 	    "/_+-") || strstr(json_string_value(v), "..") != NULL))
 		WERR("%s: timezone: expected a zone name like "
 		    "\"Europe/Paris\"", origin);
+	if ((v = json_object_get(want, "locale")) != NULL &&
+	    (!json_is_string(v) || !check_name(json_string_value(v),
+	    "_.@-") || strstr(json_string_value(v), "..") != NULL))
+		WERR("%s: locale: expected a locale name like "
+		    "\"fr_FR.UTF-8\"", origin);
 	if ((v = json_object_get(want, "hostname")) != NULL &&
 	    (!json_is_string(v) || !check_name(json_string_value(v), ".-")))
 		WERR("%s: hostname: bad host name", origin);
@@ -1069,7 +1080,15 @@ plan_sysctl(struct plan *p)
 		    0)
 			op_add(p, "sysctl", keys[i], "noop", "live value is %s",
 			    live);
-		else {
+		else if (json_is_true(fact(p, "sysctl_ro", keys[i]))) {
+			/* said loudly, not an error: the file applies at
+			 * boot on a host that allows it */
+			op = op_add(p, "sysctl", keys[i], "noop", "live value "
+			    "is %s; cannot be set here (read-only /proc/sys: "
+			    "a container?), persisted only", live ? live :
+			    "unknown");
+			json_object_set_new(op, "warn", json_true());
+		} else {
 			op = op_add(p, "sysctl", keys[i], "set", "live value "
 			    "is %s", live ? live : "unknown");
 			json_object_set_new(op, "value", json_string(
@@ -1362,6 +1381,80 @@ plan_tz_host(struct plan *p)
 	return VP_OK;
 }
 
+/*
+ * "fr_FR.UTF-8" -> "fr_FR.utf8", as `locale -a` lists it (the codeset
+ * lowercased without '-').  Returns a new string or NULL.
+ */
+static char *
+locale_norm(const char *name)
+{
+	char		*d = malloc(strlen(name) + 1), *o = d;
+	const char	*s = name;
+	int		 cs = 0;
+
+	if (d == NULL)
+		return NULL;
+	for (; *s != '\0'; s++) {
+		if (*s == '.')
+			cs = 1;
+		else if (*s == '@')
+			cs = 0;
+		if (cs && *s == '-')
+			continue;
+		*o++ = cs ? (char)tolower((unsigned char)*s) : *s;
+	}
+	*o = '\0';
+	return d;
+}
+
+/*
+ * locale: generated (listed by `locale -a`, and an uncommented line in
+ * /etc/locale.gen so that a later locale-gen keeps it) and LANG in
+ * /etc/default/locale.  C, POSIX and C.UTF-8 are built in: only LANG.
+ */
+static int
+plan_locale(struct plan *p)
+{
+	const char	*name = jstr_or(p->want, "locale", NULL);
+	const json_t	*f, *v;
+	char		*norm, *vn;
+	size_t		 i;
+	int		 builtin, avail = 0, gen, lang;
+	json_t		*op;
+
+	if (name == NULL)
+		return VP_OK;
+	f = json_object_get(p->facts, "locale");
+	builtin = strcmp(name, "C") == 0 || strcmp(name, "POSIX") == 0 ||
+	    strcmp(name, "C.UTF-8") == 0 || strcmp(name, "C.utf8") == 0;
+	if ((norm = locale_norm(name)) == NULL)
+		return vp_fail(p->cause, VP_ERR_NOMEM, "out of memory");
+	json_array_foreach(json_object_get(f, "available"), i, v) {
+		if ((vn = locale_norm(json_string_value(v) ?
+		    json_string_value(v) : "")) == NULL) {
+			free(norm);
+			return vp_fail(p->cause, VP_ERR_NOMEM, "out of memory");
+		}
+		avail |= strcmp(vn, norm) == 0;
+		free(vn);
+	}
+	free(norm);
+	gen = !builtin && (!avail || !jbool_or(f, "gen", 0));
+	lang = strcmp(jstr(f, "lang"), name) != 0;
+	if (!gen && !lang) {
+		op_add(p, "locale", name, "noop", "generated, LANG=%s", name);
+		return VP_OK;
+	}
+	op = op_add(p, "locale", name, gen && lang ? "generate+set" : gen ?
+	    "generate" : "set", "%s%s%s%s", gen ? (avail ? "not in "
+	    "/etc/locale.gen" : "not generated") : "", gen && lang ? ", " : "",
+	    lang ? "LANG is " : "", lang ? (*jstr(f, "lang") ? jstr(f,
+	    "lang") : "unset") : "");
+	json_object_set_new(op, "generate", json_boolean(gen));
+	json_object_set_new(op, "lang", json_boolean(lang));
+	return VP_OK;
+}
+
 /* Does any op change path? */
 static int
 path_changes(const struct plan *p, const char *path)
@@ -1382,6 +1475,7 @@ static int
 plan_services(struct plan *p)
 {
 	const json_t	*v, *f, *w;
+	const char	*au;
 	struct vp_buf	 act = VP_BUF_INIT(256), why = VP_BUF_INIT(4096);
 	int		 en, start, restart = 0, is_en, is_act;
 	size_t		 i, j;
@@ -1393,6 +1487,31 @@ plan_services(struct plan *p)
 		is_act = strcmp(jstr(f, "active"), "active") == 0;
 		en = jbool_or(v, "enabled", 1) && !is_en;
 		start = jbool_or(v, "started", 1) && !is_act;
+		/*
+		 * needs "audit": auditd cannot run where the kernel refuses
+		 * audit (a container's own PID namespace, LXC/OpenVZ VPS).
+		 * Said loudly ("warn"), not an error: enabled, not started.
+		 */
+		au = json_string_value(fact(p, "kernel", "audit"));
+		if (strcmp(jstr(v, "needs"), "audit") == 0 && au != NULL &&
+		    strcmp(au, "denied") == 0 && !is_act) {
+			if (en) {
+				op = op_add(p, "service", jstr(v, "name"),
+				    "enable", "not started: the kernel refuses "
+				    "audit here (container or PID namespace)");
+				json_object_set_new(op, "enable", json_true());
+				json_object_set_new(op, "start", json_false());
+				json_object_set_new(op, "restart",
+				    json_false());
+			} else {
+				op = op_add(p, "service", jstr(v, "name"),
+				    "noop", "enabled, not started: the kernel "
+				    "refuses audit here (container or PID "
+				    "namespace)");
+				json_object_set_new(op, "warn", json_true());
+			}
+			continue;
+		}
 		restart = 0;
 		vp_buf_reset(&act);
 		vp_buf_reset(&why);
@@ -1421,6 +1540,9 @@ plan_services(struct plan *p)
 		json_object_set_new(op, "enable", json_boolean(en));
 		json_object_set_new(op, "start", json_boolean(start));
 		json_object_set_new(op, "restart", json_boolean(restart));
+		if (*jstr(v, "needs") != '\0')
+			json_object_set(op, "needs", json_object_get(v,
+			    "needs"));
 	}
 	vp_buf_release(&act);
 	vp_buf_release(&why);
@@ -1539,7 +1661,8 @@ vp_host_plan(const json_t *want, const json_t *facts, json_t **ops,
 	    (r = plan_users(&p)) != 0 || (r = plan_dirs(&p)) != 0 ||
 	    (r = plan_files(&p)) != 0 || (r = plan_sysctl(&p)) != 0 ||
 	    (r = plan_akeys(&p)) != 0 || (r = plan_cron(&p)) != 0 ||
-	    (r = plan_tz_host(&p)) != 0 || (r = plan_services(&p)) != 0 ||
+	    (r = plan_tz_host(&p)) != 0 || (r = plan_locale(&p)) != 0 ||
+	    (r = plan_services(&p)) != 0 ||
 	    (r = plan_ufw(&p)) != 0) {
 		json_decref(p.ops);
 		json_decref(fcopy);

@@ -50,7 +50,9 @@ vp_host_plan_text(const json_t *ops, const json_t *want, int verbose,
 		info = jbool_or(o, "info", 0);
 		if (strcmp(act, "noop") == 0 && !info)
 			noop++;
-		if (strcmp(act, "noop") == 0 && !verbose)
+		/* "warn": a no-op worth seeing (auditd cannot run here) */
+		if (strcmp(act, "noop") == 0 && !verbose &&
+		    !jbool_or(o, "warn", 0))
 			continue;
 		if (info)
 			r = vp_buf_addf(&b, "    %s %s: %s%s%s\n", jstr(o, "op"),
@@ -58,7 +60,8 @@ vp_host_plan_text(const json_t *ops, const json_t *want, int verbose,
 			    "already there", *jstr(o, "why") ? " -- " : "",
 			    jstr(o, "why"));
 		else
-			r = vp_buf_addf(&b, "%c %s %s: %s%s%s%s\n", sigil(act),
+			r = vp_buf_addf(&b, "%c %s %s: %s%s%s%s\n",
+			    jbool_or(o, "warn", 0) ? '!' : sigil(act),
 			    jstr(o, "op"), jstr(o, "id"), strcmp(act, "noop") ?
 			    act : "already correct", *jstr(o, "why") &&
 			    strcmp(jstr(o, "why"), "already correct") ? " (" :

@@ -90,6 +90,51 @@ parse_ufw(const char *origin, const char *text, json_t **out, char **cause)
 	return r;
 }
 
+/* "key = value" lines (sysctl.d syntax; '#' and ';' comments) -> object. */
+static int
+parse_sysctl(const char *origin, const char *text, json_t **out,
+    char **cause)
+{
+	json_t	*o = json_object();
+	char	*copy = strdup(text), *line, *save = NULL, *eq, *k, *v, *e;
+	int	 lineno = 0, r = VP_OK;
+
+	if (o == NULL || copy == NULL) {
+		r = vp_fail(cause, VP_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (line = copy; line != NULL; line = save) {
+		if ((save = strchr(line, '\n')) != NULL)
+			*save++ = '\0';
+		lineno++;
+		for (k = line; *k == ' ' || *k == '\t'; k++)
+			;
+		if (*k == '\0' || *k == '#' || *k == ';')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			r = vp_fail(cause, VP_ERR_PARSE, "%s: line %d: "
+			    "expected 'key = value'", origin, lineno);
+			goto out;
+		}
+		for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			;
+		*e = '\0';
+		for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		for (e = v + strlen(v); e > v && (e[-1] == ' ' ||
+		    e[-1] == '\t' || e[-1] == '\r'); e--)
+			;
+		*e = '\0';
+		json_object_set_new(o, k, json_string(v));
+	}
+	*out = o;
+	o = NULL;
+ out:
+	json_decref(o);
+	free(copy);
+	return r;
+}
+
 static const struct bundle_file *
 bundle_get(const struct bundle *b, const char *role, const char *path,
     char **cause)
@@ -149,16 +194,56 @@ merge_users(json_t *dst, const json_t *add)
 	}
 }
 
-/* Resolve content_from / ufw_from, then merge role into want. */
+/*
+ * apt_repos[].key_from: a key shipped as data under datadir/host/
+ * (stack/host/keys/docker.asc).
+ */
 static int
-merge_role(const char *role, json_t *doc, const struct bundle *b,
-    json_t *want, char **cause)
+read_key(const char *datadir, const char *role, json_t *e, char **cause)
+{
+	struct vp_buf	 k = VP_BUF_INIT(1u << 20);
+	const char	*from = jstr(e, "key_from");
+	char		 path[4096];
+	int		 r;
+
+	if (strncmp(from, "keys/", 5) != 0 || strstr(from, "..") != NULL)
+		return vp_fail(cause, VP_ERR_INVALID, "role '%s': apt_repos: "
+		    "key_from '%s': expected keys/NAME.asc", role, from);
+	snprintf(path, sizeof(path), "%s/host/%s", datadir, from);
+	if ((r = vp_file_read(path, &k, cause)) == 0) {
+		json_object_set_new(e, "key", json_stringn(k.buf, k.len));
+		json_object_del(e, "key_from");
+	}
+	vp_buf_release(&k);
+	return r;
+}
+
+/* Resolve content_from / ufw_from / key_from, then merge role into want. */
+static int
+merge_role(const char *datadir, const char *role, json_t *doc,
+    const struct bundle *b, json_t *want, char **cause)
 {
 	const struct bundle_file	*f;
 	const char			*k, *from;
 	json_t				*v, *e, *dst, *u = NULL;
 	size_t				 i;
 	int				 r;
+
+	if ((e = json_object_get(doc, "sysctl")) != NULL &&
+	    (from = json_string_value(json_object_get(e, "values_from"))) !=
+	    NULL) {
+		if ((f = bundle_get(b, role, from, cause)) == NULL)
+			return VP_ERR_NOTFOUND;
+		if ((r = parse_sysctl(from, f->data, &u, cause)) != 0)
+			return r;
+		json_object_set_new(e, "values", u);
+		u = NULL;
+		json_object_del(e, "values_from");
+	}
+	json_array_foreach(json_object_get(doc, "apt_repos"), i, e)
+		if (json_object_get(e, "key_from") != NULL &&
+		    (r = read_key(datadir, role, e, cause)) != 0)
+			return r;
 
 	json_array_foreach(json_object_get(doc, "files"), i, e) {
 		if ((from = json_string_value(json_object_get(e,
@@ -270,7 +355,7 @@ vp_host_roles_want(const char *datadir, const json_t *vars,
 			doc = NULL;
 			continue;
 		}
-		if ((r = merge_role(role, doc, b, w, cause)) != 0)
+		if ((r = merge_role(datadir, role, doc, b, w, cause)) != 0)
 			goto out;
 		json_decref(doc);
 		doc = NULL;

@@ -10,6 +10,7 @@
 #include <openssl/sha.h>
 
 #include "host/host.h"
+#include "host/internal.h"
 
 void
 vp_host_sha256(const void *data, size_t len, char hex[65])
@@ -303,4 +304,27 @@ vp_host_mask(struct vp_buf *buf, const json_t *want)
 			return r;
 	}
 	return VP_OK;
+}
+
+int
+host_step_cause(struct vp_target *t, const char *step, int r, char **cause)
+{
+	const char	*name = vp_target_name(t);
+	size_t		 n = strlen(name);
+	char		*c = NULL;
+
+	if (cause == NULL || *cause == NULL)
+		return r;
+	if ((*cause)[0] == '\'' && strncmp(*cause + 1, name, n) == 0 &&
+	    strncmp(*cause + 1 + n, "': ", 3) == 0) {
+		if (strncmp(*cause + n + 4, "step ", 5) == 0)
+			return r;
+		if (asprintf(&c, "'%s': step '%s': %s", name, step,
+		    *cause + n + 4) >= 0) {
+			free(*cause);
+			*cause = c;
+		}
+		return r;
+	}
+	return vp_fail_prefix(cause, r, "'%s': step '%s'", name, step);
 }

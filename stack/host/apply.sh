@@ -19,6 +19,7 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin
 LC_ALL=C
 export PATH LC_ALL
 vp_n=0
+vp_installed=0
 vp_tmp=
 trap 'rm -f -- "$vp_tmp"' EXIT
 trap 'rm -f -- "$vp_tmp"; exit 130' HUP INT TERM PIPE
@@ -56,6 +57,11 @@ vp_put() {
 			vp_c=$(sha256sum <"$1") || vp_fail "cannot read '$1'"
 			vp_c=${vp_c%% *}
 		else
+			vp_c=absent
+		fi
+		# a package this apply installed may have created it (its
+		# default conffile, e.g. 50unattended-upgrades): replaced
+		if [ "$5" = absent ] && [ "$vp_installed" = 1 ]; then
 			vp_c=absent
 		fi
 		[ "$vp_c" = "$5" ] ||
@@ -120,6 +126,7 @@ vp_apt() {
 			vp_run apt-get install -y -q --no-install-recommends \
 			    -o Dpkg::Options::=--force-confold "$@"
 		fi
+		vp_installed=1
 	else
 		vp_run apt-get remove -y -q "$@"
 	fi
@@ -201,8 +208,16 @@ vp_hostname() {
 	vp_ok
 }
 
-# vp_service NAME ENABLE START RESTART  (each 0 or 1)
+# vp_service NAME ENABLE START RESTART NEEDS  (each 0 or 1; NEEDS "-" or
+# "audit": when the kernel refuses audit here (a container's PID
+# namespace), the service is enabled but not started, and the verify
+# facts say so)
 vp_service() {
+	if [ "${5:--}" = audit ] && { [ "$3" = 1 ] || [ "$4" = 1 ]; } &&
+	    command -v auditctl >/dev/null 2>&1 &&
+	    ! auditctl -s >/dev/null 2>&1; then
+		set -- "$1" "$2" 0 0
+	fi
 	if vp_systemd; then
 		[ "$2" = 0 ] || vp_run systemctl enable -- "$1.service"
 		[ "$3" = 0 ] || vp_run systemctl start -- "$1.service"
@@ -212,6 +227,46 @@ vp_service() {
 		[ "$2" = 0 ] || vp_run update-rc.d "$1" enable
 		[ "$3" = 0 ] || vp_run service "$1" start
 		[ "$4" = 0 ] || vp_run service "$1" restart
+	fi
+	vp_ok
+}
+
+# vp_locale NAME GENERATE SET  (NAME validated by vpai: [A-Za-z0-9_.@-])
+# GENERATE=1: uncomment or add NAME's line of /usr/share/i18n/SUPPORTED in
+# /etc/locale.gen (written atomically), then locale-gen.  SET=1: LANG=NAME
+# in /etc/default/locale (other lines kept; written atomically).
+vp_locale() {
+	if [ "$2" = 1 ]; then
+		[ -r /usr/share/i18n/SUPPORTED ] ||
+		    vp_fail "the locales package is not installed"
+		vp_l=$(awk -v n="$1" '$1 == n { print; exit }' \
+		    /usr/share/i18n/SUPPORTED)
+		[ -n "$vp_l" ] ||
+		    vp_fail "unknown locale '$1' (not in /usr/share/i18n/SUPPORTED)"
+		vp_tmp=/etc/.locale.gen.vpai-tmp.$$
+		{ [ ! -e /etc/locale.gen ] || cat /etc/locale.gen; } |
+		    awk -v n="$1" -v l="$vp_l" '
+			{ s = $0; sub(/^#[[:space:]]*/, "", s); split(s, w, /[[:space:]]+/) }
+			w[1] == n && !f { print l; f = 1; next }
+			{ print }
+			END { if (!f) print l }' >"$vp_tmp" ||
+		    vp_fail "cannot write '$vp_tmp'"
+		chmod 0644 "$vp_tmp"
+		vp_run mv -f -- "$vp_tmp" /etc/locale.gen
+		vp_tmp=
+		vp_run locale-gen
+	fi
+	if [ "$3" = 1 ]; then
+		vp_tmp=/etc/default/.locale.vpai-tmp.$$
+		{ [ ! -e /etc/default/locale ] || cat /etc/default/locale; } |
+		    awk -v l="LANG=$1" '
+			/^LANG=/ { if (!f) print l; f = 1; next }
+			{ print }
+			END { if (!f) print l }' >"$vp_tmp" ||
+		    vp_fail "cannot write '$vp_tmp'"
+		chmod 0644 "$vp_tmp"
+		vp_run mv -f -- "$vp_tmp" /etc/default/locale
+		vp_tmp=
 	fi
 	vp_ok
 }
@@ -232,8 +287,9 @@ vp_arm() {
 	    vp_fail "setsid is not installed: cannot arm the automatic revert"
 	vp_ad=$1 vp_as=$2 vp_ah=$3 vp_au=$4
 	shift 4
-	[ ! -e "$vp_ad/armed" ] ||
-	    vp_fail "a revert is already armed in '$vp_ad' (another apply is running, or wait for it to fire)"
+	if [ -e "$vp_ad/armed" ] || [ -e "$vp_ad/reverting" ]; then
+		vp_fail "a revert is already armed in '$vp_ad' (another apply is running, or wait for it to fire)"
+	fi
 	rm -rf -- "$vp_ad"
 	(umask 077 && mkdir -p -- "$vp_ad" && base64 -d >"$vp_ad/revert.sh") ||
 	    vp_fail "cannot write '$vp_ad'"
@@ -247,8 +303,40 @@ vp_arm() {
 		printf '%s\n' "$vp_ap" >>"$vp_ad/list"
 	done
 	: >"$vp_ad/armed"
+	vp_arm_boot "$vp_ad" "$vp_ah" "$vp_au"
 	setsid sh "$vp_ad/revert.sh" "$vp_ad" "$vp_as" "$vp_ah" "$vp_au" \
 	    </dev/null >/dev/null 2>&1 &
 	echo "$!" >"$vp_ad/pid"
 	vp_ok
+}
+
+# vp_arm_boot DIR SSH UFW: the same revert at the next boot, in case the
+# host reboots inside the window (revert.sh removes these hooks).
+vp_arm_boot() {
+	vp_ac="sh $1/revert.sh $1 0 $2 $3"
+	# gone after a reboot (/run is a tmpfs): tells the hook it booted
+	: >/run/vpai-confirm.armed || vp_fail "cannot write /run/vpai-confirm.armed"
+	if [ -d /etc/cron.d ]; then
+		vp_tmp=/etc/cron.d/.vpai-confirm-revert.vpai-tmp.$$
+		{ printf '# vpai commit-confirmed revert (removed when confirmed)\n@reboot root %s\n' \
+		    "$vp_ac" >"$vp_tmp" && chmod 0644 "$vp_tmp"; } ||
+		    vp_fail "cannot write '$vp_tmp'"
+		vp_run mv -f -- "$vp_tmp" /etc/cron.d/vpai-confirm-revert
+		vp_tmp=
+	fi
+	if vp_systemd; then
+		vp_u=/etc/systemd/system/vpai-confirm-revert.service
+		vp_tmp=/etc/systemd/system/.vpai-confirm-revert.vpai-tmp.$$
+		printf '%s\n' '[Unit]' \
+		    'Description=vpai: restore the sshd/ufw configuration of an unconfirmed change' \
+		    'After=network.target ssh.service ufw.service' '' \
+		    '[Service]' 'Type=oneshot' "ExecStart=/bin/$vp_ac" '' \
+		    '[Install]' 'WantedBy=multi-user.target' >"$vp_tmp" ||
+		    vp_fail "cannot write '$vp_tmp'"
+		vp_run mv -f -- "$vp_tmp" "$vp_u"
+		vp_tmp=
+		vp_run mkdir -p /etc/systemd/system/multi-user.target.wants
+		vp_run ln -sfn "$vp_u" \
+		    /etc/systemd/system/multi-user.target.wants/vpai-confirm-revert.service
+	fi
 }

@@ -11,6 +11,8 @@
 #                  file's (SHA '-': never send content); keyed by path,
 #                  one stat and one sha256sum for all (see vp_files)
 #   s:PROC/SYS/PATH  S i VALUE                    (net/ipv4/ip_forward)
+#                  and r i when it cannot be written here (read-only
+#                  /proc/sys in a container, or no such key)
 #                  (names validated by vpai: [a-z0-9._-] and '/')
 #   u:USER         U i PASSWD-LINE  and  N i GROUPS...
 #   g:GROUP        G i GROUP-LINE
@@ -18,6 +20,11 @@
 #   c:USER         C i present|absent BASE64      (crontab -l -u USER)
 #   k:USER         K i HOME, J i (stat of HOME/.ssh as in F), then F/Y/B
 #                  for HOME/.ssh/authorized_keys
+#   l:LOCALE       l i a NAMES... (locale -a), l i g yes|no (an uncommented
+#                  /etc/locale.gen line for LOCALE), l i d LANG (the LANG of
+#                  /etc/default/locale)
+#   n:audit        n i ok|denied|unknown: can auditd talk to the kernel here
+#                  (auditctl -s; "denied" in a container's PID namespace)
 #
 # First "BEGIN" (what comes before is ignored), then always: O os-release, M MemTotal kB, H /etc/hostname, h live hostname,
 # T /etc/timezone, L /etc/localtime link, I init (systemd|sysv), R uid,
@@ -28,6 +35,19 @@ vp_facts() {
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin
 	LC_ALL=C
 	export PATH LC_ALL
+	# Service probes can be slow (fail2ban's init script "status" runs
+	# python, ~0.1 s): they run in the background while the rest is
+	# gathered, and their lines are printed before END.
+	vp_bg=
+	vp_bgpid=
+	case " $* " in
+	*" v:"*)
+		if vp_bg=$(mktemp 2>/dev/null); then
+			vp_services "$@" >"$vp_bg" 2>/dev/null &
+			vp_bgpid=$!
+		fi
+		;;
+	esac
 	vp_i=0
 	vp_uid=$(id -u)
 	# anything a login prints before this (motd, banners) is ignored
@@ -70,6 +90,8 @@ vp_facts() {
 			;;
 		s:*)
 			vp_sys="$vp_sys $vp_i /proc/sys/$vp_v"
+			# read-only /proc/sys (a container) or no such key
+			[ -w "/proc/sys/$vp_v" ] || echo "r $vp_i"
 			;;
 		u:*)
 			if v=$(getent passwd -- "$vp_v"); then
@@ -81,7 +103,7 @@ vp_facts() {
 			v=$(getent group -- "$vp_v") && echo "G $vp_i $v"
 			;;
 		v:*)
-			vp_service "$vp_i" "$vp_v"
+			[ -n "$vp_bgpid" ] || vp_service "$vp_i" "$vp_v"
 			;;
 		c:*)
 			if v=$(crontab -l -u "$vp_v" 2>/dev/null); then
@@ -100,6 +122,18 @@ vp_facts() {
 				[ -e "$v/.ssh" ] && echo "J $vp_i $(stat -c \
 				    '%F|%a|%u|%g|%U|%G|%s' -- "$v/.ssh")"
 				vp_file "$vp_i" '*' "$v/.ssh/authorized_keys"
+			fi
+			;;
+		l:*)
+			vp_locale "$vp_i" "$vp_v"
+			;;
+		n:audit)
+			if ! command -v auditctl >/dev/null 2>&1; then
+				echo "n $vp_i unknown"
+			elif auditctl -s >/dev/null 2>&1; then
+				echo "n $vp_i ok"
+			else
+				echo "n $vp_i denied"
 			fi
 			;;
 		esac
@@ -132,6 +166,11 @@ vp_facts() {
 	fi
 	if command -v docker >/dev/null 2>&1; then
 		echo "X $(docker --version 2>/dev/null)"
+	fi
+	if [ -n "$vp_bgpid" ]; then
+		wait "$vp_bgpid" || :
+		cat "$vp_bg"
+		rm -f -- "$vp_bg"
 	fi
 	echo END
 }
@@ -208,6 +247,32 @@ vp_file() {
 			fi
 		fi
 	fi
+}
+
+# vp_locale INDEX NAME (validated by vpai: [A-Za-z0-9_.@-])
+vp_locale() {
+	echo "l $1 a $(locale -a 2>/dev/null | tr '\n' ' ')"
+	if [ -r /etc/locale.gen ] &&
+	    awk -v n="$2" '$1 == n { f = 1 } END { exit !f }' /etc/locale.gen
+	then
+		echo "l $1 g yes"
+	else
+		echo "l $1 g no"
+	fi
+	[ -r /etc/default/locale ] &&
+	    echo "l $1 d $(sed -n 's/^LANG=//p' /etc/default/locale |
+		tail -n 1 | tr -d '"')"
+}
+
+# vp_services QUERY...: vp_service for every v: argument
+vp_services() {
+	vp_j=0
+	for a do
+		vp_j=$((vp_j + 1))
+		case $a in
+		v:*) vp_service "$vp_j" "${a#v:}" ;;
+		esac
+	done
 }
 
 # vp_service INDEX NAME

@@ -7,12 +7,43 @@
 # new configuration worked, it restores every path after SECONDS, then
 # restarts sshd (SSH=1) and reloads or disables ufw (UFW=1), even when the
 # connection that armed it is gone.
+#
+# Reboot-safe: vp_arm also installs boot hooks that run this script with
+# SECONDS 0 at the next boot (/etc/cron.d/vpai-confirm-revert "@reboot",
+# and a systemd unit enabled for multi-user.target when the host runs
+# systemd): a host that reboots inside the window, before vpai confirmed,
+# comes back with the previous configuration (a reboot is told by the
+# marker /run/vpai-confirm.armed being gone).  Whoever renames DIR/armed
+# first (the timer, or the first boot hook) does the revert; the others
+# find nothing armed and only clean up.  The hooks are removed by the
+# revert and by vpai's disarm.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
-sleep "$2"
-[ -e "$1/armed" ] || exit 0
+rm_hooks() {
+	rm -f -- /run/vpai-confirm.armed /etc/cron.d/vpai-confirm-revert \
+	    /etc/systemd/system/vpai-confirm-revert.service \
+	    /etc/systemd/system/multi-user.target.wants/vpai-confirm-revert.service
+}
+# /run is a tmpfs: the marker vp_arm left there is gone only after a
+# reboot.  A boot hook that runs in the same boot (cron runs @reboot jobs
+# at its first start, e.g. when this very apply installed cron) does
+# nothing: the timer is still there.
+if [ "$2" = 0 ]; then
+	[ ! -e /run/vpai-confirm.armed ] || exit 0
+else
+	sleep "$2"
+fi
+if ! mv -- "$1/armed" "$1/reverting" 2>/dev/null; then
+	# nothing armed (disarmed, or already reverted): stale hooks go
+	[ -e "$1/reverting" ] || [ -e "$1/armed" ] || rm_hooks
+	exit 0
+fi
 {
-	echo "revert: $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+	if [ "$2" = 0 ]; then
+		echo "revert: $(date -u '+%Y-%m-%dT%H:%M:%SZ') at boot"
+	else
+		echo "revert: $(date -u '+%Y-%m-%dT%H:%M:%SZ') after $2 s"
+	fi
 	i=0 ufw_off=0
 	while IFS= read -r p; do
 		i=$((i + 1))
@@ -23,7 +54,8 @@ sleep "$2"
 			    mv -f -- "$p.vpai-revert" "$p" && echo "restored $p"
 		else
 			case $p in
-			/etc/ufw/*|/etc/default/ufw)
+			/etc/ufw/user.rules|/etc/ufw/user6.rules|\
+			    /etc/ufw/ufw.conf|/etc/default/ufw)
 				# ufw had no such file: keep the package's,
 				# and turn ufw off instead
 				ufw_off=1 ;;
@@ -47,5 +79,6 @@ sleep "$2"
 			ufw --force disable
 		fi
 	fi
-} >"$1/log" 2>&1
-mv -f -- "$1/armed" "$1/reverted"
+	rm_hooks && echo "boot hooks removed"
+} >>"$1/log" 2>&1
+mv -f -- "$1/reverting" "$1/reverted"

@@ -11,9 +11,9 @@
 # shellcheck disable=SC2317
 set -u
 : "${VPAI:?}" "${VPAI_SOURCE_DIR:?}" "${VPAI_BUILD_DIR:?}"
-[ -x /usr/sbin/sshd ] || { echo "SKIP: no sshd"; exit 0; }
-command -v restic >/dev/null || { echo "SKIP: no restic"; exit 0; }
-docker info >/dev/null 2>&1 || { echo "SKIP: no docker engine"; exit 0; }
+[ -x /usr/sbin/sshd ] || { echo "SKIP: no sshd"; exit 77; }
+command -v restic >/dev/null || { echo "SKIP: no restic"; exit 77; }
+docker info >/dev/null 2>&1 || { echo "SKIP: no docker engine"; exit 77; }
 # shellcheck source=tests/host/sshd-lib.sh
 . "$VPAI_SOURCE_DIR/tests/host/sshd-lib.sh"
 tmp=$(mktemp -d)

@@ -6,10 +6,10 @@
 fix=$VPAI_SOURCE_DIR/tests/fixtures/deploy
 base=vpai-local/debian:bookworm
 if ! docker info >/dev/null 2>&1 || ! command -v docker-compose >/dev/null; then
-	echo "SKIP: no docker engine or docker-compose"; exit 0
+	echo "SKIP: no docker engine or docker-compose"; exit 77
 fi
 if ! docker image inspect "$base" >/dev/null 2>&1; then
-	echo "SKIP: local base image $base not built (images/build.sh)"; exit 0
+	echo "SKIP: local base image $base not built (images/build.sh)"; exit 77
 fi
 tmp=$(mktemp -d)
 fail=0

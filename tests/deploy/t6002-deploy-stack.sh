@@ -17,10 +17,10 @@ set -u
 probe=$VPAI_BUILD_DIR/vpai-probe
 for img in vpai-local/postgresql:15 vpai-local/redis:7.0; do
 	if ! docker image inspect "$img" >/dev/null 2>&1; then
-		echo "SKIP: local image $img not built (images/build.sh)"; exit 0
+		echo "SKIP: local image $img not built (images/build.sh)"; exit 77
 	fi
 done
-[ -x "$probe" ] || { echo "SKIP: $probe not built"; exit 0; }
+[ -x "$probe" ] || { echo "SKIP: $probe not built"; exit 77; }
 export VPAI_PROBE=$probe
 new_project stack
 cp -r "$VPAI_SOURCE_DIR/stack" "$tmp/stack"

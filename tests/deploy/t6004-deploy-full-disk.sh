@@ -11,9 +11,9 @@ set -u
 . "$(dirname "$0")/deploy-lib.sh"
 probe=$VPAI_BUILD_DIR/vpai-probe
 if ! docker image inspect vpai-local/redis:7.0 >/dev/null 2>&1; then
-	echo "SKIP: local image vpai-local/redis:7.0 not built"; exit 0
+	echo "SKIP: local image vpai-local/redis:7.0 not built"; exit 77
 fi
-[ -x "$probe" ] || { echo "SKIP: $probe not built"; exit 0; }
+[ -x "$probe" ] || { echo "SKIP: $probe not built"; exit 77; }
 export VPAI_PROBE=$probe
 new_project disk
 cp -r "$VPAI_SOURCE_DIR/stack" "$tmp/stack"
@@ -22,7 +22,7 @@ export VPAI_STACK_DIR=$tmp/stack
 root=$tmp/root
 mkdir -p "$root"
 if ! mount -t tmpfs -o size=8m tmpfs "$root" 2>/dev/null; then
-	echo "SKIP: cannot mount a tmpfs"; exit 0
+	echo "SKIP: cannot mount a tmpfs"; exit 77
 fi
 # Unmount before deploy-lib's cleanup removes $tmp.
 trap 'for p in $projects; do docker ps -aq --filter "label=com.docker.compose.project=$p" | xargs -r docker rm -f >/dev/null 2>&1; docker network ls -q --filter "name=^${p}_" | xargs -r docker network rm >/dev/null 2>&1; done; umount "$root" 2>/dev/null; rm -rf "$tmp"' EXIT

@@ -21,10 +21,10 @@ imgs=$(sed -n 's/^ *[a-z_]*: *"\{0,1\}\(vpai-local\/[^" ]*\)"\{0,1\} *$/\1/p' \
     "$VPAI_SOURCE_DIR/stack/images-local.yml")
 for img in ${imgs:-vpai-local/caddy:2.6}; do
 	if ! docker image inspect "$img" >/dev/null 2>&1; then
-		echo "SKIP: local image $img not built (images/build.sh)"; exit 0
+		echo "SKIP: local image $img not built (images/build.sh)"; exit 77
 	fi
 done
-[ -x "$probe" ] || { echo "SKIP: $probe not built"; exit 0; }
+[ -x "$probe" ] || { echo "SKIP: $probe not built"; exit 77; }
 export VPAI_PROBE=$probe
 proj=vpai-test-smoke-$$
 projects="$projects $proj"

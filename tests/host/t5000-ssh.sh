@@ -15,7 +15,7 @@ export VPAI_STACK_DIR="$VPAI_SOURCE_DIR/stack"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok   $*"; }
 
-[ -x /usr/sbin/sshd ] || { echo "skip: no sshd"; exit 0; }
+[ -x /usr/sbin/sshd ] || { echo "skip: no sshd"; exit 77; }
 command -v crontab >/dev/null || fail "crontab missing (apt-get install cron)"
 
 # shellcheck source=tests/host/sshd-lib.sh
@@ -156,7 +156,7 @@ out=$("$VPAI" host facts --target "ssh://root@127.0.0.1:1" --ssh-config "$D/ssh_
 rc=$?
 set -e
 [ "$rc" = 4 ] || fail "unreachable: exit $rc"
-grep -q "'ssh://root@127.0.0.1:1': cannot connect: .*refused" <<<"$out" ||
+grep -q "'ssh://root@127.0.0.1:1': step 'facts': cannot connect: .*refused" <<<"$out" ||
     fail "unreachable message: $out"
 ok "unreachable host: exit 4, '$out'"
 
@@ -166,7 +166,7 @@ out=$("$VPAI" host facts --target "$T" --ssh-config "$D/ssh_config_wrong" 2>&1)
 rc=$?
 set -e
 [ "$rc" = 4 ] || fail "wrong key: exit $rc ($out)"
-grep -q "'$T': cannot connect: .*Permission denied (publickey)" <<<"$out" ||
+grep -q "'$T': step 'facts': cannot connect: .*Permission denied (publickey)" <<<"$out" ||
     fail "wrong key message: $out"
 ok "wrong key: exit 4, '$out'"
 
@@ -175,7 +175,7 @@ out=$("$VPAI" host facts --target "$T" --ssh-config /dev/null --identity "$D/id"
 rc=$?
 set -e
 [ "$rc" = 4 ] || fail "unknown host key: exit $rc ($out)"
-grep -q "'$T': cannot connect: Host key verification failed" <<<"$out" ||
+grep -q "'$T': step 'facts': cannot connect: Host key verification failed" <<<"$out" ||
     fail "unknown host key message: $out"
 ok "unknown host key (BatchMode, no prompt): exit 4"
 
@@ -185,7 +185,7 @@ out=$("$VPAI" host facts --target "ssh://$TUSER@127.0.0.1:$PORT" \
 rc=$?
 set -e
 [ "$rc" = 4 ] || fail "sudo: exit $rc ($out)"
-grep -q "'ssh://$TUSER@127.0.0.1:$PORT': sudo needs a password" <<<"$out" ||
+grep -q "'ssh://$TUSER@127.0.0.1:$PORT': step 'facts': sudo needs a password" <<<"$out" ||
     fail "sudo message: $out"
 ok "sudo needing a password: exit 4, clear message"
 

@@ -19,7 +19,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok   $*"; }
 # shellcheck source=tests/host/testhost-lib.sh
 . "$VPAI_SOURCE_DIR/tests/host/testhost-lib.sh"
-testhost_available || { echo "skip: no docker or no base image $TESTHOST_BASE (images/build.sh)"; exit 0; }
+testhost_available || { echo "skip: no docker or no base image $TESTHOST_BASE (images/build.sh)"; exit 77; }
 trap testhost_stop EXIT
 testhost_start vpai-t5003
 DROPIN=/etc/ssh/sshd_config.d/10-vpai.conf

@@ -22,7 +22,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok   $*"; }
 # shellcheck source=tests/host/testhost-lib.sh
 . "$S/tests/host/testhost-lib.sh"
-testhost_available || { echo "skip: no docker or no base image $TESTHOST_BASE (images/build.sh)"; exit 0; }
+testhost_available || { echo "skip: no docker or no base image $TESTHOST_BASE (images/build.sh)"; exit 77; }
 trap testhost_stop EXIT
 testhost_start vpai-t5004
 export VPAI_STACK_DIR="$S/stack"
@@ -40,7 +40,7 @@ grep -q '^- role headscale-node: skipped' "$D/plan.out" || fail "plan: headscale
 grep -q '^+ file /etc/ssh/sshd_config.d/10-vpai.conf: create' "$D/plan.out" || fail "plan: sshd drop-in"
 grep -q '^    +Port 804$' "$D/plan.out" || fail "plan: sshd drop-in diff"
 grep -q '^+ ufw allow 804/tcp from any: add' "$D/plan.out" || fail "plan: ufw rule from the bundle"
-grep -q '^+ apt docker.io: install' "$D/plan.out" || fail "plan: docker role"
+grep -q '^+ apt docker-ce: install' "$D/plan.out" || fail "plan: docker role (docker-ce)"
 grep -q '^+ crontab root: install' "$D/plan.out" || fail "plan: crontab (docker prune + pre-backup)"
 jq -e 'map(select(.op == "user" and .id == "deploy"))[0].groups == ["sudo", "docker"]' \
     "$D/plan.json" >/dev/null || fail "plan: deploy user groups not merged"

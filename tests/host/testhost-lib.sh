@@ -3,10 +3,15 @@
 # testhost-lib.sh: a "fresh VPS" container reachable over ssh (sourced).
 #
 #	testhost_available	0 when docker and the Debian base image exist
-#	testhost_start PREFIX	builds the image (testhost.Dockerfile, cached by
+#	testhost_start PREFIX [DOCKER-RUN-OPTION...]
+#				builds the image (testhost.Dockerfile, cached by
 #				its hash), runs a container, installs a root key;
 #				sets D (temp dir), NAME, IP, T (ssh://root@IP),
 #				SSH_CONFIG (key + pinned host key)
+#	testhost_reboot		"reboots" it: docker restart -t 0 (a power
+#				cut: every process dies), then the image's sysv
+#				boot (start with --tmpfs /run for a fresh /run);
+#				updates IP, T, known_hosts if the IP changed
 #	testhost_stop		removes that container and D
 #	in_host CMD...		docker exec in it (stdin passed)
 
@@ -28,7 +33,7 @@ testhost_start() {
 	fi
 	D=$(mktemp -d "/tmp/$1.XXXXXX")
 	NAME="$1-$$"
-	docker run -d --name "$NAME" --hostname "$1" "$tag" >/dev/null
+	docker run -d --name "$NAME" --hostname "$1" "${@:2}" "$tag" >/dev/null
 	IP=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$NAME")
 	ssh-keygen -q -t ed25519 -N '' -f "$D/id"
 	docker exec -i "$NAME" sh -c 'mkdir -m 700 -p /root/.ssh &&
@@ -48,6 +53,20 @@ Host $IP
 	StrictHostKeyChecking yes
 EOF
 	T="ssh://root@$IP"
+}
+
+testhost_reboot() {
+	local old=$IP
+	docker restart -t 0 "$NAME" >/dev/null
+	IP=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$NAME")
+	if [ "$IP" != "$old" ]; then
+		sed -i "s/$old/$IP/g" "$D/known_hosts" "$SSH_CONFIG"
+		T="ssh://root@$IP"
+	fi
+	for _ in $(seq 300); do
+		docker exec "$NAME" test -s /run/sshd.pid 2>/dev/null && break
+		sleep 0.1
+	done
 }
 
 testhost_stop() {

@@ -18,14 +18,14 @@ set -u
 : "${VPAI:?}" "${VPAI_SOURCE_DIR:?}" "${VPAI_BUILD_DIR:?}"
 probe=$VPAI_BUILD_DIR/vpai-probe
 if ! docker info >/dev/null 2>&1 || ! command -v docker-compose >/dev/null; then
-	echo "SKIP: no docker engine or docker-compose"; exit 0
+	echo "SKIP: no docker engine or docker-compose"; exit 77
 fi
 for img in vpai-local/postgresql:15 vpai-local/redis:7.0 vpai-local/n8n:1.123.81; do
 	if ! docker image inspect "$img" >/dev/null 2>&1; then
-		echo "SKIP: local image $img not built (images/build.sh)"; exit 0
+		echo "SKIP: local image $img not built (images/build.sh)"; exit 77
 	fi
 done
-[ -x "$probe" ] || { echo "SKIP: $probe not built"; exit 0; }
+[ -x "$probe" ] || { echo "SKIP: $probe not built"; exit 77; }
 export VPAI_PROBE=$probe
 tmp=$(mktemp -d)
 proj=vpai-test-rollback-rot-$$

@@ -8,7 +8,7 @@
 set -u
 : "${VPAI:?}" "${VPAI_SOURCE_DIR:?}"
 if ! command -v docker-compose >/dev/null 2>&1; then
-	echo "SKIP: docker-compose not installed"; exit 0
+	echo "SKIP: docker-compose not installed"; exit 77
 fi
 src=$VPAI_SOURCE_DIR
 export VPAI_STACK_DIR=$src/stack

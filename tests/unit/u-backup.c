@@ -164,11 +164,81 @@ T_TEST(restic_stamp_rows)
 	json_decref(b);
 }
 
+T_TEST(cron_and_preupdate)
+{
+	char	*t, *s;
+
+	s = backup_cron_schedule("03:00");
+	T_STREQ(s, "55 2");
+	free(s);
+	s = backup_cron_schedule("00:02");
+	T_STREQ(s, "57 23");
+	free(s);
+	T_ASSERT(backup_cron_schedule("3:00x") == NULL);
+	T_ASSERT(backup_cron_schedule("24:00") == NULL);
+	T_ASSERT(backup_cron_schedule(NULL) == NULL);
+	s = backup_cron_name("my-proj");
+	T_STREQ(s, "my-proj-backup");
+	free(s);
+	s = backup_cron_name("a.b c");
+	T_STREQ(s, "a-b-c-backup");
+	free(s);
+	/* quoted for sh, '%' escaped for cron, the password FILE only */
+	t = backup_cron_text("p", "55 2", "/usr/bin/vpai", "/srv/my site",
+	    NULL, NULL, "/root/pw'file", NULL, "s3:https://h/b%1",
+	    "/opt/vpai/logs/backup.log");
+	T_ASSERT(t != NULL);
+	T_ASSERT(strstr(t, "\n55 2 * * * root '/usr/bin/vpai' -C "
+	    "'/srv/my site' backup --vault-password-file '/root/pw'\\''file' "
+	    "--restic 's3:https://h/b\\%1' >>'/opt/vpai/logs/backup.log' "
+	    "2>&1\n") != NULL);
+	T_ASSERT(strstr(t, "SHELL=/bin/sh\n") != NULL);
+	T_ASSERT(strstr(t, "VPAI_STACK_DIR") == NULL);
+	free(t);
+	t = backup_cron_text("p", "0 3", "/v", "/s", "/s/other.yml",
+	    "/data/stack", NULL, "/s/plain.yml", NULL, "/l");
+	T_ASSERT(strstr(t, "0 3 * * * root VPAI_STACK_DIR='/data/stack' '/v' "
+	    "-C '/s' --site '/s/other.yml' backup --secrets '/s/plain.yml' "
+	    ">>'/l' 2>&1\n") != NULL);
+	T_ASSERT(strstr(t, "--restic") == NULL);
+	free(t);
+	/* which artifacts hold which service's data */
+	T_STREQ(backup_artifacts_of("postgresql")[0], "pg");
+	T_STREQ(backup_artifacts_of("n8n")[0], "pg:n8n");
+	T_STREQ(backup_artifacts_of("n8n")[1], "n8n");
+	T_ASSERT(backup_artifacts_of("n8n")[2] == NULL);
+	T_STREQ(backup_artifacts_of("grafana")[0], "grafana");
+	T_STREQ(backup_artifacts_of("qdrant")[0], "qdrant");
+	T_ASSERT(backup_artifacts_of("caddy") == NULL);
+	T_ASSERT(backup_artifacts_of("loki") == NULL);
+	/* every selector is one backup_select() accepts */
+	{
+		const char *const svcs[] = { "postgresql", "redis", "qdrant",
+		    "n8n", "litellm", "openclaw", "grafana" };
+		const char *const *a;
+		int	 sel[BACKUP_NARTIFACTS];
+		char	*cause = NULL;
+		size_t	 i;
+
+		for (i = 0; i < sizeof(svcs) / sizeof(svcs[0]); i++)
+			for (a = backup_artifacts_of(svcs[i]); *a; a++)
+				T_INTEQ(backup_select((char *const *)a, 1,
+				    sel, &cause), 0);
+		free(cause);
+	}
+	T_ASSERT(bk_qdrant_name_ok("memories_v1.2-x"));
+	T_ASSERT(!bk_qdrant_name_ok("../x"));
+	T_ASSERT(!bk_qdrant_name_ok(".hidden"));
+	T_ASSERT(!bk_qdrant_name_ok("a b"));
+	T_ASSERT(!bk_qdrant_name_ok(""));
+}
+
 int
 main(void)
 {
 	T_RUN(select);
 	T_RUN(sha_manifest_state);
 	T_RUN(restic_stamp_rows);
+	T_RUN(cron_and_preupdate);
 	return T_DONE();
 }

@@ -131,6 +131,40 @@ catalogue(void)
 	return cat;
 }
 
+T_TEST(pending_backup)
+{
+	json_t		*rec, *got = NULL;
+	char		*cause = NULL, *p;
+	struct stat	 st;
+
+	T_INTEQ(release_pending_backup(root, &got, &cause), 0);
+	T_ASSERT(got == NULL);
+	rec = json_pack("{s:s, s:s, s:[s], s:{s:{s:s, s:s}}}", "id",
+	    "20261123T020000Z-pre-update", "dir", "/x/backups/"
+	    "20261123T020000Z-pre-update", "artifacts", "redis", "services",
+	    "redis", "from", "r:1", "to", "r:2");
+	T_INTEQ(release_pending_backup_set(root, rec, &cause), 0);
+	T_INTEQ(release_pending_backup(root, &got, &cause), 0);
+	T_ASSERT(json_equal(got, rec));
+	p = vp_path_join(root, "releases/pending-backup.json");
+	T_INTEQ(stat(p, &st), 0);
+	T_INTEQ((int)(st.st_mode & 07777), 0600);
+	/* garbage is an error, not "none" */
+	put("releases/pending-backup.json", "{nope", 0600);
+	json_decref(got);
+	got = NULL;
+	T_ASSERT(release_pending_backup(root, &got, &cause) != 0);
+	T_ASSERT(got == NULL);
+	unlink(p);
+	free(p);
+	free(cause);
+	json_decref(rec);
+	/* grafana migrates its database too */
+	T_ASSERT(release_stateful("grafana"));
+	T_ASSERT(release_stateful("postgresql"));
+	T_ASSERT(!release_stateful("caddy"));
+}
+
 T_TEST(rotate_select_rules)
 {
 	json_t			*cat = catalogue(), *sec, *n = NULL;
@@ -142,6 +176,9 @@ T_TEST(rotate_select_rules)
 	char			*four[] = { "n8n_db_password", "redis_password",
 	    "n8n_db_password" };
 	char			*five[] = { "anthropic_api_key" };
+	char			*six[] = { "n8n_owner_password" };
+	json_t			*g = NULL;
+	size_t			 i;
 
 	T_ASSERT(cat != NULL);
 	sec = json_pack("{s:s, s:s, s:s}", "n8n_db_password", "a",
@@ -154,11 +191,12 @@ T_TEST(rotate_select_rules)
 	T_ASSERT(strstr(cause, "did you mean 'redis_password'") != NULL);
 	free(cause);
 	cause = NULL;
-	T_INTEQ(rotate_select(cat, sec, three, 1, &s, &cause),
-	    VP_ERR_REFUSED);
-	T_ASSERT(strstr(cause, "first boot") != NULL);
-	free(cause);
-	cause = NULL;
+	/* Grafana's admin password: through its API (rotate.h). */
+	T_INTEQ(rotate_select(cat, sec, three, 1, &s, &cause), 0);
+	T_INTEQ(s.n, 1);
+	T_INTEQ(s.v[0].how, ROTATE_API);
+	T_STREQ(s.v[0].service, "grafana");
+	rotate_sel_release(&s);
 	T_INTEQ(rotate_select(cat, sec, five, 1, &s, &cause), VP_ERR_REFUSED);
 	T_ASSERT(strstr(cause, "vpai vault set anthropic_api_key") != NULL);
 	free(cause);
@@ -177,9 +215,38 @@ T_TEST(rotate_select_rules)
 	T_STREQ(json_string_value(json_object_get(sec, "redis_password")),
 	    "b");	/* the input is not modified */
 	rotate_sel_release(&s);
-	/* Default: the handled secrets that have a value. */
+	/* Default: the handled secrets that have a value; every other one
+	 * of the catalogue skipped with the reason. */
 	T_INTEQ(rotate_select(cat, sec, NULL, 0, &s, NULL), 0);
 	T_INTEQ(s.n, 2);
+	T_INTEQ(s.n + s.nskip, json_object_size(cat));
+	for (i = 0; i < s.nskip; i++)
+		if (strcmp(s.skip[i].name, "n8n_encryption_key") == 0)
+			T_ASSERT(strstr(s.skip[i].why, "not rotatable: n8n "
+			    "encrypts") != NULL);
+		else if (strcmp(s.skip[i].name, "anthropic_api_key") == 0)
+			T_ASSERT(strstr(s.skip[i].why, "external") != NULL);
+		else if (strcmp(s.skip[i].name, "grafana_admin_password") == 0)
+			T_ASSERT(strstr(s.skip[i].why, "no value") != NULL);
+	T_INTEQ(rotate_sel_drop(&s, 0, "test"), 0);
+	T_INTEQ(s.n, 1);
+	T_STREQ(s.v[0].name, "redis_password");
+	T_STREQ(s.skip[s.nskip - 1].why, "test");
+	rotate_sel_release(&s);
+	/* n8n's password rules (rotate_generate draws again until met). */
+	T_ASSERT(rotate_n8n_password_ok("abcdEF12"));
+	T_ASSERT(!rotate_n8n_password_ok("abcdefgh1"));
+	T_ASSERT(!rotate_n8n_password_ok("ABCDEFGHi"));
+	T_ASSERT(!rotate_n8n_password_ok("aB1"));
+	json_object_set_new(sec, "n8n_owner_password", json_string("x"));
+	T_INTEQ(rotate_select(cat, sec, six, 1, &s, NULL), 0);
+	for (i = 0; i < 50; i++) {
+		T_INTEQ(rotate_generate(cat, sec, &s, &g, NULL), 0);
+		T_ASSERT(rotate_n8n_password_ok(json_string_value(
+		    json_object_get(g, "n8n_owner_password"))));
+		json_decref(g);
+		g = NULL;
+	}
 	rotate_sel_release(&s);
 	json_decref(n);
 	json_decref(sec);
@@ -196,6 +263,7 @@ main(void)
 		return 1;
 	T_RUN(list_get_current);
 	T_RUN(restore_checks_sha);
+	T_RUN(pending_backup);
 	T_RUN(rotate_select_rules);
 	r = T_DONE();
 	if (fork() == 0) {
