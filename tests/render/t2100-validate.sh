@@ -101,12 +101,22 @@ sshd_t() {
 PGD="" PGPORT=""
 psql_su() { runuser -u postgres -- "$PGBIN/psql" -X -q -h "$PGD" -p "$PGPORT" -U postgres "$@"; }
 
+# A loopback port nothing listens on, from a per-process starting point (other
+# tests and docker-proxy publish ports in these ranges).
+free_port() {
+	local p=$1
+	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do
+		p=$((p + 2))
+	done
+	echo "$p"
+}
+
 # --- PostgreSQL: real server with the rendered conf + init SQL --------------
 pg_test() {
 	local B="$1" env="$2" D port app out kv
 	D="$T/pg-$env"
-	[ "$env" = prod ] && port=$((20000 + ($$ % 5000) * 2)) ||
-	    port=$((20001 + ($$ % 5000) * 2))
+	[ "$env" = prod ] && port=$(free_port $((20000 + ($$ % 5000) * 2))) ||
+	    port=$(free_port $((20001 + ($$ % 5000) * 2)))
 	PGD="$D" PGPORT="$port"
 	mkdir -p "$D"
 	cp "$B/configs/postgresql/postgresql.conf" "$B/configs/postgresql/pg_hba.conf" \
@@ -200,8 +210,8 @@ pg_test() {
 redis_test() {
 	local B="$1" env="$2" D port pw pid rc got want before now cmd
 	D="$T/redis-$env"
-	[ "$env" = prod ] && port=$((26000 + ($$ % 3000) * 2)) ||
-	    port=$((26001 + ($$ % 3000) * 2))
+	[ "$env" = prod ] && port=$(free_port $((26000 + ($$ % 3000) * 2))) ||
+	    port=$(free_port $((26001 + ($$ % 3000) * 2)))
 	mkdir -p "$D"
 	pw="$(secret redis_password)"
 	# redis-server runs `dir` (a chdir) while reading the file, before any
