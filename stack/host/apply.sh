@@ -49,6 +49,19 @@ vp_systemd() {
 	[ -d /run/systemd/system ]
 }
 
+# vp_replace TMP PATH: rename TMP over PATH (atomic).  A file bind-mounted
+# on its own (a container's /etc/hosts, /etc/hostname: not on its
+# directory's device) cannot be renamed over: it is rewritten in place.
+vp_replace() {
+	if [ -e "$2" ] && [ "$(stat -c %d -- "$2")" != \
+	    "$(stat -c %d -- "$(dirname -- "$2")")" ]; then
+		vp_run cp -- "$1" "$2"
+		rm -f -- "$1"
+	else
+		vp_run mv -f -- "$1" "$2"
+	fi
+}
+
 # vp_put PATH MODE OWNER GROUP BEFORE  (base64 content on stdin)
 # MODE/OWNER/GROUP "-": keep the current file's (or 0644/root for new).
 vp_put() {
@@ -81,7 +94,7 @@ vp_put() {
 	[ "$3" = - ] || vp_run chown -- "$3" "$vp_tmp"
 	[ "$4" = - ] || vp_run chgrp -- "$4" "$vp_tmp"
 	[ "$2" = - ] || vp_run chmod -- "$2" "$vp_tmp"
-	vp_run mv -f -- "$vp_tmp" "$1"
+	vp_replace "$vp_tmp" "$1"
 	vp_tmp=
 	vp_ok
 }
@@ -198,7 +211,7 @@ vp_tz() {
 # vp_hostname NAME
 vp_hostname() {
 	vp_tmp=/etc/.hostname.vpai-tmp.$$
-	printf '%s\n' "$1" >"$vp_tmp" && vp_run mv -f -- "$vp_tmp" /etc/hostname
+	printf '%s\n' "$1" >"$vp_tmp" && vp_replace "$vp_tmp" /etc/hostname
 	vp_tmp=
 	if vp_systemd; then
 		vp_run hostnamectl set-hostname -- "$1"

@@ -24,7 +24,7 @@ ok() { echo "ok   $*"; }
 . "$S/tests/host/testhost-lib.sh"
 testhost_available || { echo "skip: no docker or no base image $TESTHOST_BASE (images/build.sh)"; exit 77; }
 trap testhost_stop EXIT
-testhost_start vpai-t5004
+testhost_start vpai-t5004 --hostname vps-prod-01
 export VPAI_STACK_DIR="$S/stack"
 before=$(in_host sshd -T)
 

@@ -89,7 +89,7 @@ if ! docker image inspect "$tag" >/dev/null 2>&1; then
 	    { echo "FAIL cannot build $tag"; exit 1; }
 fi
 mkdir -p "$root" "$site"
-docker run -d --name "$name" --network host -e SSHD_PORT="$port" \
+docker run -d --name "$name" --network host --hostname vps-prod-01 -e SSHD_PORT="$port" \
     -v /var/run/docker.sock:/var/run/docker.sock -v "$root:$root" "$tag" >/dev/null ||
     { echo "FAIL cannot start $name"; exit 1; }
 ssh-keygen -q -t ed25519 -N '' -f "$tmp/id"
