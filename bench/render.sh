@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/render.sh: full render of the default site (tests/fixtures/render)
 # with a release build, N times (default 50); prints the median and max
-# wall time per run and the peak RSS.  Goal: < 20 ms and < 10 MB.
+# wall time per run and the peak RSS.  Goal: < 20 ms and < 10 MB
+# (libcurl is loaded on first use only, core/curl.h: 6.9 MB here).
 #   bench/render.sh [N]        VPAI=path/to/vpai to skip the build
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "backup/backup-int.h"
 #include "core/child.h"
+#include "core/curl.h"
 #include "core/file.h"
 
 double
@@ -561,10 +561,8 @@ bk_http(const char *method, const char *url, const char *hdr,
 	if (file != NULL && (st.f = fopen(file, "wb")) == NULL)
 		return vp_fail(cause, VP_ERR_IO, "'%s': %s", file,
 		    strerror(errno));
-	if ((c = curl_easy_init()) == NULL) {
-		r = VP_ERR_NOMEM;
+	if ((r = vp_curl_easy(&c, cause)) != VP_OK)
 		goto out;
-	}
 	if (hdr != NULL)
 		h = curl_slist_append(h, hdr);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -621,8 +619,8 @@ bk_http_send(const char *method, const char *url, const char *hdr,
 	long			 code = 0;
 	int			 r = VP_OK;
 
-	if ((c = curl_easy_init()) == NULL)
-		return VP_ERR_NOMEM;
+	if ((r = vp_curl_easy(&c, cause)) != VP_OK)
+		return r;
 	if (hdr != NULL)
 		h = curl_slist_append(h, hdr);
 	if (json != NULL) {

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #include "core/buf.h"
+#include "core/curl.h"
 #include "deploy/deploy.h"
 
 struct http {
@@ -36,8 +36,8 @@ http_req(const char *url, const char *sock, const char *body, struct http *h,
 	CURLcode		 cr;
 	int			 r = VP_OK;
 
-	if ((c = curl_easy_init()) == NULL)
-		return VP_ERR_NOMEM;
+	if ((r = vp_curl_easy(&c, cause)) != VP_OK)
+		return r;
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	hdr = curl_slist_append(hdr, "Accept: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);

@@ -7,11 +7,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "core/buf.h"
 #include "core/child.h"
+#include "core/curl.h"
 #include "core/opt.h"
 #include "deploy/rotate.h"
 #include "vault/vault.h"
@@ -457,8 +457,8 @@ rq_do(struct rq *q, char **cause)
 	vp_buf_reset(&q->out);
 	q->status = 0;
 	q->retry_after = 0;
-	if ((c = curl_easy_init()) == NULL)
-		return VP_ERR_NOMEM;
+	if ((r = vp_curl_easy(&c, cause)) != VP_OK)
+		return r;
 	/* n8n binds its auth cookie to the browser-id header's value. */
 	if ((r = hdr_add(&hdr, "Content-Type: application/json")) != 0 ||
 	    (r = hdr_add(&hdr, "Accept: application/json")) != 0 ||

@@ -16,11 +16,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "core/buf.h"
 #include "core/child.h"
+#include "core/curl.h"
 #include "core/err.h"
 #include "deploy/deploy.h"
 #include "deploy/smoke.h"
@@ -107,7 +107,8 @@ http_do(struct job *j, struct http_req *q)
 
 	vp_buf_init(&q->body, 4u << 20);
 	if ((c = curl_easy_init()) == NULL) {
-		note(j, "curl init failed");
+		note(j, "%s", vp_curl_error() != NULL ? vp_curl_error() :
+		    "curl init failed");
 		return -1;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, q->url);
@@ -785,7 +786,11 @@ smoke_run(const struct smoke_opts *o, struct smoke_report *rep, char **cause)
 		r = VP_ERR_NOMEM;
 		goto out;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		r = vp_fail(cause, VP_ERR_CHILD, "%s", vp_curl_error() != NULL ?
+		    vp_curl_error() : "curl_global_init failed");
+		goto out;
+	}
 	for (i = 0; i < nj; i++) {
 		jobs[i].env = &e;
 		if (i < sizeof(fixed) / sizeof(fixed[0])) {
