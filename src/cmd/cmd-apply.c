@@ -313,6 +313,10 @@ print_result(const struct vp_ctx *ctx, const struct deploy_result *res,
 	for (i = 0; i < res->nrepaired; i++)
 		printf("apply: removed network %s so that compose recreates "
 		    "it\n", res->repaired[i]);
+	for (i = 0; i < res->nremoved; i++)
+		printf("apply: removed container %s: no longer in the stack "
+		    "(its volumes and data directories are kept)\n",
+		    res->removed[i]);
 	for (i = 0; i < res->n; i++) {
 		const struct deploy_svc *s = &res->v[i];
 
@@ -340,7 +344,7 @@ print_result(const struct vp_ctx *ctx, const struct deploy_result *res,
 	if (r != 0 || ctx->quiet)
 		return;
 	if (nc + nr + ns == 0 && a->nwritten == 0 && !a->probe_changed &&
-	    a->ndirs == 0)
+	    a->ndirs == 0 && res->nremoved == 0)
 		printf("apply: nothing changed: %zu containers up to date, no "
 		    "file written (%.1fs)\n", nu, res->elapsed);
 	else
@@ -731,7 +735,9 @@ const struct vp_cmd vp_cmd_apply = {
 	"the containers whose configuration (or config files, through the\n"
 	"vpai.config-hash label) changed; a second apply changes nothing.\n"
 	"Ctrl-C stops waiting and leaves the containers as they are; a re-run\n"
-	"converges.\n"
+	"converges.  A full apply (no --only) then removes the containers of\n"
+	"services no longer in the stack (a feature switched off), keeping\n"
+	"their volumes and data directories.\n"
 	"When a service holding data (postgresql, redis, qdrant, grafana, n8n)\n"
 	"gets a new image, its data is backed up and verified first; a failed\n"
 	"backup stops the apply before anything changes (--no-backup skips\n"

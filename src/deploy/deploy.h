@@ -196,10 +196,13 @@ struct deploy_result {
 	char			*fail_logs;	/* last log lines + health output */
 	char			**repaired;	/* networks removed for compose */
 	size_t			 nrepaired;
+	char			**removed;	/* orphan containers removed */
+	size_t			 nremoved;
 	int			 interrupted;
 	double			 elapsed;
 };
-#define DEPLOY_RESULT_INIT { NULL, 0, NULL, NULL, NULL, NULL, 0, 0, 0 }
+#define DEPLOY_RESULT_INIT { NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0, \
+	0, 0 }
 
 /*
  * Converge the project on the compose document, phase by phase (the
@@ -217,7 +220,11 @@ struct deploy_result {
  *   5. per phase: `up -d --no-deps <services>`, then poll `docker
  *      inspect` every poll_ms until each is ready (deploy_gate()); a
  *      failure stops there (VP_ERR_HEALTH) with that service's last 30
- *      log lines; nothing already running is stopped.
+ *      log lines; nothing already running is stopped;
+ *   6. a full apply (no opts->only) that passed every gate removes the
+ *      project's containers whose service the document no longer has
+ *      (`docker rm -f`, never their volumes or data directories):
+ *      res->removed names them.
  * res->v says which containers compose created, recreated or left alone.
  */
 int	deploy_apply(const struct deploy_engine *, const struct deploy_opts *,

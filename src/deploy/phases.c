@@ -826,10 +826,73 @@ deploy_result_release(struct deploy_result *res)
 	for (i = 0; i < res->nrepaired; i++)
 		free(res->repaired[i]);
 	free(res->repaired);
+	for (i = 0; i < res->nremoved; i++)
+		free(res->removed[i]);
+	free(res->removed);
 	free(res->fail_service);
 	free(res->fail_state);
 	free(res->fail_logs);
 	memset(res, 0, sizeof(*res));
+}
+
+/* Append "NAME (service SVC)" to res->removed. */
+static int
+removed_add(struct deploy_result *res, const struct deploy_ctr *c)
+{
+	char	**nv, *s;
+
+	if ((nv = realloc(res->removed, (res->nremoved + 1) *
+	    sizeof(*nv))) == NULL)
+		return VP_ERR_NOMEM;
+	res->removed = nv;
+	if (asprintf(&s, "%s (service %s)", c->name, c->service) < 0)
+		return VP_ERR_NOMEM;
+	res->removed[res->nremoved++] = s;
+	return VP_OK;
+}
+
+/*
+ * After a full apply: remove the project's containers whose service the
+ * compose document no longer defines (a service switched off in the
+ * site).  `docker rm -f` without -v: named volumes and bind-mounted data
+ * directories stay, so switching the service back on finds its data.
+ */
+static int
+remove_orphans(const struct deploy_opts *o, struct deploy_result *res,
+    char **cause)
+{
+	struct deploy_ctrs	 cs = DEPLOY_CTRS_INIT;
+	const json_t		*svcs = json_object_get(o->compose, "services");
+	struct vp_child		 c;
+	char			 msg[512];
+	size_t			 i;
+	int			 r;
+
+	if ((r = deploy_list(o->project, &cs, cause)) != 0)
+		goto out;
+	for (i = 0; i < cs.n; i++) {
+		if (cs.v[i].service == NULL || *cs.v[i].service == '\0' ||
+		    json_object_get(svcs, cs.v[i].service) != NULL)
+			continue;
+		snprintf(msg, sizeof(msg), "removing container %s: service "
+		    "'%s' is no longer in the stack", cs.v[i].name,
+		    cs.v[i].service);
+		emit(o, DEPLOY_EV_STEP, NULL, cs.v[i].service, NULL, 0, msg);
+		c = (struct vp_child)VP_CHILD_INIT;
+		c.timeout_ms = 60000;
+		if ((r = vp_argv_pushl(&c.args, "docker", "rm", "-f",
+		    cs.v[i].id, NULL)) == 0 &&
+		    (r = vp_child_run(&c, cause)) > 0)
+			r = vp_fail(cause, VP_ERR_CHILD, "docker rm -f '%s' "
+			    "(service '%s', no longer in the stack) failed",
+			    cs.v[i].name, cs.v[i].service);
+		vp_child_release(&c);
+		if (r != 0 || (r = removed_add(res, &cs.v[i])) != 0)
+			goto out;
+	}
+ out:
+	deploy_ctrs_release(&cs);
+	return r;
 }
 
 /* Fill res->v[i] from the selection. */
@@ -989,6 +1052,8 @@ deploy_apply(const struct deploy_engine *e, const struct deploy_opts *o,
 		if (r != 0)
 			goto out;
 	}
+	if (o->nonly == 0 && (r = remove_orphans(o, res, cause)) != 0)
+		goto out;
 	r = VP_OK;
  out:
 	/* Recorded even after a failed gate: what did converge is kept. */

@@ -22,6 +22,8 @@ cleanup() {
 		    xargs -r docker rm -f >/dev/null 2>&1
 		docker network ls -q --filter "name=^${p}_" |
 		    xargs -r docker network rm >/dev/null 2>&1
+		docker volume ls -q --filter "label=com.docker.compose.project=$p" |
+		    xargs -r docker volume rm >/dev/null 2>&1
 	done
 	rm -rf "$tmp"
 }

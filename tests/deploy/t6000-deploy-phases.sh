@@ -7,7 +7,9 @@
 # error with a suggestion; a service that never becomes healthy stops the
 # apply with its logs and leaves the others running; a missing image tag
 # is refused before anything changes; a dead docker socket is a clear
-# error; `vpai status` shows every service.
+# error; `vpai status` shows every service; a service removed from the
+# document is removed by a full apply (never by --only), its named volume
+# kept.
 set -u
 # shellcheck source=tests/deploy/deploy-lib.sh
 . "$(dirname "$0")/deploy-lib.sh"
@@ -146,4 +148,33 @@ fixture CACHE=three
 if apply >"$tmp/out10" 2>&1 && [ "$(health_of worker)" = running/healthy ]; then
 	ok "re-run converges"
 else bad "re-run"; cat "$tmp/out10"; fi
+
+# 10. A service removed from the document (a feature switched off): a
+#     full apply removes its container, keeps its named volume; --only
+#     never removes anything; the next apply changes nothing.
+jq '.services.worker.volumes = ["wdata:/data"] | .volumes = {wdata: {}}' \
+    "$c" >"$tmp/c-vol.json"
+"$VPAI" apply --compose "$tmp/c-vol.json" --project "$proj" >/dev/null 2>&1 &&
+    docker exec "$(id_of worker)" sh -c 'echo kept >/data/f' ||
+    bad "worker with a volume"
+jq 'del(.services.worker) | .volumes = {wdata: {}}' "$c" >"$tmp/c-rm.json"
+keep=$(docker ps -aq --filter "label=com.docker.compose.project=$proj" \
+    --filter "label=com.docker.compose.service=app")
+"$VPAI" apply --compose "$tmp/c-rm.json" --project "$proj" --only app \
+    >"$tmp/out11" 2>&1
+if [ -n "$(id_of worker)" ] && ! grep -q 'removed container' "$tmp/out11"; then
+	ok "--only leaves a removed service's container alone"
+else bad "--only removed something"; cat "$tmp/out11"; fi
+if "$VPAI" apply --compose "$tmp/c-rm.json" --project "$proj" >"$tmp/out12" 2>&1 &&
+    grep -q "^apply: removed container ${proj}_worker (service worker): no longer in the stack" "$tmp/out12" &&
+    [ -z "$(id_of worker)" ] && [ "$(id_of app)" = "$keep" ] &&
+    [ "$(docker run --rm -v "${proj}_wdata:/d" "$base" cat /d/f)" = kept ]; then
+	ok "full apply removes the orphan container, keeps its volume and the others"
+else bad "orphan removal"; cat "$tmp/out12"; docker ps -a --filter "label=com.docker.compose.project=$proj"; fi
+if "$VPAI" apply --compose "$tmp/c-rm.json" --project "$proj" >"$tmp/out13" 2>&1 &&
+    grep -q 'nothing changed' "$tmp/out13"; then
+	ok "next apply: nothing changed"
+else bad "apply after orphan removal"; cat "$tmp/out13"; fi
+"$VPAI" status -p "$proj" >"$tmp/st2" 2>&1
+grep -q worker "$tmp/st2" && { bad "status still lists worker"; cat "$tmp/st2"; }
 exit $fail
