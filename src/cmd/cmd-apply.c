@@ -26,6 +26,7 @@
 #include "core/file.h"
 #include "core/opt.h"
 #include "deploy/deploy.h"
+#include "deploy/prune.h"
 #include "host/host.h"
 #include "site/site.h"
 #include "stack/stack.h"
@@ -54,6 +55,7 @@ struct apply_ctx {
 	int			 probe_changed;
 	struct vp_target	*t;		/* NULL: this machine */
 	unsigned		 push_trips;
+	struct deploy_stale	 stale;		/* local full apply only */
 };
 
 static void
@@ -132,7 +134,9 @@ prepare(void *arg, char **cause)
 		}
 	} else if (a->p != NULL) {
 		svcs = json_object_get(a->p->bundle->model, "services");
-		if ((r = bundle_write(a->p->bundle, a->root, &a->nwritten,
+		if ((a->nonly == 0 && (r = deploy_stale_find(a->p->bundle,
+		    a->root, &a->stale, cause)) != 0) ||
+		    (r = bundle_write(a->p->bundle, a->root, &a->nwritten,
 		    cause)) != 0 ||
 		    (r = deploy_install_probe(a->probe, a->root,
 		    &a->probe_changed, cause)) != 0 ||
@@ -150,6 +154,30 @@ prepare(void *arg, char **cause)
 	}
 	/* After bundle_write: its lock-file handler must not replace ours. */
 	return install_signals();
+}
+
+/*
+ * After a full local apply: remove the bundle files of the last apply
+ * that the stack no longer has (deploy/prune.h), after the containers
+ * that read them are gone; name the edited ones, which stay.
+ */
+static int
+stale_files(const struct vp_ctx *ctx, struct apply_ctx *a, char **cause)
+{
+	size_t	i;
+	int	r;
+
+	r = deploy_stale_remove(a->root, &a->stale, cause);
+	for (i = 0; i < a->stale.nremoved && !ctx->quiet; i++)
+		printf("apply: removed %s/%s: no longer in the stack\n",
+		    a->root, a->stale.remove[i]);
+	for (i = 0; i < a->stale.nedited; i++)
+		fprintf(stderr, "vpai apply: warning: kept %s/%s: no longer "
+		    "in the stack but edited since vpai wrote it (remove it "
+		    "by hand)\n", a->root, a->stale.edited[i]);
+	if (r == 0)
+		r = deploy_bundle_record(a->p->bundle, a->root, cause);
+	return r;
 }
 
 /*
@@ -344,7 +372,7 @@ print_result(const struct vp_ctx *ctx, const struct deploy_result *res,
 	if (r != 0 || ctx->quiet)
 		return;
 	if (nc + nr + ns == 0 && a->nwritten == 0 && !a->probe_changed &&
-	    a->ndirs == 0 && res->nremoved == 0)
+	    a->ndirs == 0 && res->nremoved == 0 && a->stale.nremoved == 0)
 		printf("apply: nothing changed: %zu containers up to date, no "
 		    "file written (%.1fs)\n", nu, res->elapsed);
 	else
@@ -663,6 +691,8 @@ apply_run(struct vp_ctx *ctx, int argc, char **argv)
 	    a.root, pwfile, sfile, nobackup }, &cause)) != 0)
 		goto out;
 	r = deploy_apply(&e, &o, &res, &cause);
+	if (r == 0 && a.p != NULL && tg == NULL && a.nonly == 0)
+		r = stale_files(ctx, &a, &cause);
 	if (r == 0 && a.p != NULL)
 		r = provision(ctx, &o, a.p, tg, &cause);
 	/* a remote target's releases are kept on this side (tdir) */
@@ -681,6 +711,7 @@ apply_run(struct vp_ctx *ctx, int argc, char **argv)
 	fflush(stdout);
 	if (remote_on)
 		vp_host_remote_end(&rm);
+	deploy_stale_release(&a.stale);
 	if (stats && tg != NULL) {
 		clock_gettime(CLOCK_MONOTONIC, &ts1);
 		fprintf(stderr, "vpai apply: %s: %u round trips (%u host "

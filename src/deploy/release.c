@@ -40,8 +40,8 @@ release_stateful(const char *service)
 	return 0;
 }
 
-static void
-hex_digest(const void *data, size_t len, char hex[65])
+void
+release_sha256(const void *data, size_t len, char hex[65])
 {
 	unsigned char	md[EVP_MAX_MD_SIZE];
 	unsigned int	mdlen = 0, i;
@@ -63,7 +63,7 @@ release_sha256_file(const char *path, char hex[65], char **cause)
 	if (path == NULL || !vp_file_exists(path))
 		return VP_OK;
 	if ((r = vp_file_read(path, &b, cause)) == 0)
-		hex_digest(b.buf, b.len, hex);
+		release_sha256(b.buf, b.len, hex);
 	vp_buf_release_secure(&b);
 	return r;
 }
@@ -364,7 +364,7 @@ release_record(const char *root, const char *project, const struct bundle *b,
 		    "{s:s, s:s}", "ref", cs.v[i].image, "id",
 		    cs.v[i].image_id));
 	for (i = 0; i < b->n; i++) {
-		hex_digest(b->files[i].data, b->files[i].len, hex);
+		release_sha256(b->files[i].data, b->files[i].len, hex);
 		json_object_set_new(files, b->files[i].path,
 		    json_string(hex));
 	}
@@ -597,7 +597,7 @@ release_restore_bundle(const char *root, const json_t *m, int *nwritten,
 		}
 		if ((r = vp_file_read(sp, &src, cause)) != 0)
 			goto out;
-		hex_digest(src.buf, src.len, hex);
+		release_sha256(src.buf, src.len, hex);
 		if (strcmp(hex, json_string_value(h) ? json_string_value(h) :
 		    "") != 0) {
 			r = vp_fail(cause, VP_ERR_INVALID, "release '%s': file "

@@ -94,6 +94,8 @@ char	*release_bundle_dir(const char *stack_root, const char *id);
 int	release_restore_bundle(const char *stack_root, const json_t *manifest,
 	    int *nwritten, char **cause);
 
+/* sha256 of data as 64 hex digits into hex[65]. */
+void	release_sha256(const void *data, size_t len, char hex[65]);
 /* sha256 of a file as 64 hex digits into hex[65]; "" when it is missing. */
 int	release_sha256_file(const char *path, char hex[65], char **cause);
 

@@ -10,7 +10,11 @@
 #     127.0.0.1 (outside the VPN CIDR), each one a smoke check;
 #   - the Redis password is in no argv and no output;
 #   - a second apply changes nothing;
-#   - qdrant stopped: smoke exits 5 (health, as `vpai status`) and names 'qdrant-healthz'.
+#   - qdrant stopped: smoke exits 5 (health, as `vpai status`) and names 'qdrant-healthz';
+#   - monitoring switched off (monitoring_enabled: false): a full apply
+#     removes the four monitoring containers and their bundle files (a
+#     hand-edited one is kept, with a warning), keeps their data
+#     directories and everything else; the next apply changes nothing.
 # For the test only: project vpai-test-smoke-<pid>, subnets 172.28.x,
 # Caddy published on 127.0.0.1:28080/28443 instead of 80/443.
 set -u
@@ -134,4 +138,29 @@ if [ "$rc" = 5 ] && grep -q '^FAIL qdrant-healthz ' "$tmp/s2.txt" &&
 	ok "qdrant stopped: smoke exits 5 naming qdrant-healthz"
 else bad "qdrant stopped: rc $rc"; cat "$tmp/s2.txt"; fi
 grep -q '^ok   postgresql-ready ' "$tmp/s2.txt" || bad "other checks should still pass"
+
+mon="alloy grafana loki victoriametrics"
+echo "# edited by the operator" >>"$root/configs/loki/loki.yaml"
+keep_pg=$(id_of postgresql)
+echo "monitoring_enabled: false" >>"$site/vpai.yml"
+"$VPAI" -C "$site" apply --secrets "$secrets" >"$tmp/a3" 2>"$tmp/a3.err"; rc=$?
+left=
+for s in $mon; do [ -n "$(id_of "$s")" ] && left="$left $s"; done
+if [ "$rc" = 0 ] && [ -z "$left" ] &&
+    [ "$(grep -c '^apply: removed container .*: no longer in the stack' "$tmp/a3")" = 4 ] &&
+    [ "$(id_of postgresql)" = "$keep_pg" ] && [ "$(health_of qdrant)" = running/healthy ]; then
+	ok "monitoring off: its 4 containers removed, the others kept"
+else bad "monitoring off (rc $rc, left:$left)"; cat "$tmp/a3" "$tmp/a3.err"; fi
+if [ ! -e "$root/configs/grafana/grafana.env" ] && [ ! -e "$root/configs/alloy" ] &&
+    [ ! -e "$root/secrets/grafana/admin_password" ] &&
+    grep -q "^apply: removed $root/configs/grafana/grafana.env: no longer in the stack" "$tmp/a3" &&
+    [ -f "$root/configs/loki/loki.yaml" ] &&
+    grep -q "warning: kept $root/configs/loki/loki.yaml: no longer in the stack but edited" "$tmp/a3.err" &&
+    [ -d "$root/data/grafana" ] && [ -f "$root/configs/caddy/Caddyfile" ]; then
+	ok "monitoring off: stale bundle files removed, the edited one kept, data kept"
+else bad "stale files"; ls -R "$root/configs" "$root/secrets" | head -40; cat "$tmp/a3.err"; fi
+if "$VPAI" -C "$site" apply --secrets "$secrets" >"$tmp/a4" 2>&1 &&
+    grep -q 'nothing changed' "$tmp/a4"; then
+	ok "monitoring off: the next apply changes nothing"
+else bad "apply after monitoring off"; cat "$tmp/a4"; fi
 exit $fail
