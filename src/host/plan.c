@@ -380,7 +380,7 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 	}
 	if ((o = json_object_get(want, "tailscale")) != NULL) {
 		static const char *const tk[] = { "login_server", "auth_key",
-		    "routes", "hostname", "timeout", NULL };
+		    "routes", "hostname", "timeout", "expect_ip", NULL };
 
 		if (!json_is_object(o))
 			WERR("%s: tailscale: expected an object", origin);
@@ -413,6 +413,10 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 		if ((s = jstr_or(o, "hostname", NULL)) != NULL && *s != '\0' &&
 		    !check_name(s, ".-"))
 			WERR("%s: tailscale.hostname: bad host name", origin);
+		if ((s = jstr_or(o, "expect_ip", NULL)) != NULL && *s != '\0' &&
+		    !check_name(s, ".:"))
+			WERR("%s: tailscale.expect_ip: expected an IP address",
+			    origin);
 		x = json_object_get(o, "timeout");
 		if (x != NULL && (!json_is_integer(x) ||
 		    json_integer_value(x) < 1 ||
@@ -1751,6 +1755,17 @@ plan_tailscale(struct plan *p)
 		return VP_OK;
 	}
 	if (strcmp(st, "Running") == 0) {
+		const char *ex = jstr(o, "expect_ip");
+
+		/* the site's vpn_headscale_ip is not this node's address */
+		if (*ex != '\0' && strcmp(ex, jstr(ts, "ip")) != 0) {
+			op = op_add(p, "tailscale", url, "noop", "running, VPN "
+			    "IP %s, but the site's vpn_headscale_ip is %s: fix "
+			    "the site before setting vpn_verified: true",
+			    *jstr(ts, "ip") ? jstr(ts, "ip") : "unknown", ex);
+			json_object_set_new(op, "warn", json_true());
+			return VP_OK;
+		}
 		op_add(p, "tailscale", url, "noop", "running, VPN IP %s "
 		    "(tailscale %s)", *jstr(ts, "ip") ? jstr(ts, "ip") :
 		    "unknown", jstr(ts, "version"));

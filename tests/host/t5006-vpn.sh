@@ -54,7 +54,10 @@ cat >"$D/site.yml" <<EOF
 project_name: vpai
 vpn_headscale_url: $HS
 vpn_advertise_routes: 10.9.0.0/24,10.8.0.0/16
+vpn_headscale_ip: $IP
+vpn_network_cidr: $CIDR
 EOF
+SITE=$D/site.yml
 # headscale-node alone, with a short timeout for the hang case
 cp -r "$S/stack" "$D/stack"
 printf 'roles: [headscale-node]\n' >"$D/stack/host/roles.yml"
@@ -63,10 +66,11 @@ grep -q '^  timeout: 5$' "$D/stack/host/roles/headscale-node.yml" || fail "stack
 export VPAI_STACK_DIR="$D/stack"
 SD=/var/lib/tailscale-standin
 vp() {	# vp OUT [-v] plan|converge [args...]: as root over ssh
+	# (killed after 120 s: a hang is a failure, not a stuck test)
 	local o=$1 g=()
 	shift
 	[ "$1" != -v ] || { g=(-v); shift; }
-	"$VPAI" "${g[@]}" --site "$D/site.yml" "$1" --secrets "$D/secrets.yml" --target "$T" \
+	timeout 120 "$VPAI" "${g[@]}" --site "$SITE" "$1" --secrets "$D/secrets.yml" --target "$T" \
 	    --ssh-config "$SSH_CONFIG" --stats "${@:2}" >"$o.out" 2>"$o.err"
 }
 nokey() {	# nokey FILE...: the auth key appears in none of them
@@ -124,7 +128,13 @@ grep -q ': 1 round trip' "$D/c2.err" || { cat "$D/c2.err"; fail "second converge
 vp "$D/p2" -v plan || fail "plan -v"
 grep -q "^= tailscale $HS: already correct (running, VPN IP $IP (tailscale 1.76.1-standin))" "$D/p2.out" ||
     { cat "$D/p2.out"; fail "plan -v: the VPN IP fact"; }
-ok "second converge: 0 changes, 1 round trip; VPN IP fact $IP reported"
+sed "s/^vpn_headscale_ip: .*/vpn_headscale_ip: 100.64.0.1/" "$D/site.yml" >"$D/site-other.yml"
+SITE=$D/site-other.yml
+vp "$D/p2o" plan || { cat "$D/p2o.out" "$D/p2o.err"; fail "plan (other vpn_headscale_ip)"; }
+SITE=$D/site.yml
+grep -q "^! tailscale $HS: already correct (running, VPN IP $IP, but the site's vpn_headscale_ip is 100.64.0.1: fix the site" \
+    "$D/p2o.out" || { cat "$D/p2o.out"; fail "no '!' line for a vpn_headscale_ip that is not the node's"; }
+ok "second converge: 0 changes, 1 round trip; VPN IP fact $IP reported, and flagged when the site's vpn_headscale_ip differs"
 
 # ---- 4. a wedged tailscaled never blocks ----
 in_host sh -c "echo NeedsLogin >$SD/state && echo status >$SD/hang"
@@ -152,11 +162,7 @@ in_host rm -f "$SD/hang"
 
 # ---- 5. vpn_verified: true is refused unless the VPN IP fact matches ----
 export VPAI_STACK_DIR="$S/stack"	# the full role set, hardening last
-cat >>"$D/site.yml" <<EOF
-vpn_verified: true
-vpn_headscale_ip: $IP
-vpn_network_cidr: $CIDR
-EOF
+echo 'vpn_verified: true' >>"$D/site.yml"
 before=$(in_host sshd -T)
 refused() {	# refused CASE PATTERN: plan and converge refuse, host untouched
 	local c
