@@ -466,6 +466,8 @@ print_roles(const struct vp_ctx *ctx, const json_t *skipped,
 		printf("apply: host roles: %zu changed, %zu already correct, "
 		    "verified%s\n", hr->changed, hr->noop, hr->confirmed ?
 		    "; sshd/ufw change confirmed" : "");
+	json_array_foreach(hr->warnings, i, v)
+		printf("apply: ! %s\n", json_string_value(v));
 	fflush(stdout);
 }
 

@@ -137,6 +137,7 @@ host_run(struct vp_ctx *ctx, int argc, char **argv)
 	struct vp_buf		 text = VP_BUF_INIT(64u << 20);
 	json_t			*want = NULL, *facts = NULL, *ops = NULL, *pub;
 	char			**pos = NULL, *cause = NULL;
+	size_t			 i;
 	int			 npos = 0, r;
 
 	r = vp_opt_parse(argc, argv, opts, &pos, &npos, &cause);
@@ -214,6 +215,9 @@ host_run(struct vp_ctx *ctx, int argc, char **argv)
 	if (!json && !ctx->quiet)
 		printf("applied: %zu changed, %zu already correct, verified\n",
 		    res.changed, res.noop);
+	for (i = 0; i < json_array_size(res.warnings); i++)
+		fprintf(json ? stderr : stdout, "! %s\n", json_string_value(
+		    json_array_get(res.warnings, i)));
 	if (res.confirmed && !json && !ctx->quiet)
 		printf("confirmed: sshd/ufw change kept after a fresh ssh "
 		    "connection on port %d\n", res.ssh_port ? res.ssh_port :

@@ -188,6 +188,10 @@ run(const struct vp_cmd *cmd, int apply, struct vp_ctx *ctx, int argc,
 				    "a fresh ssh connection on port %d\n",
 				    res.ssh_port ? res.ssh_port : 22);
 		}
+		/* soft ops that failed (tailscale up): never an error */
+		json_array_foreach(res.warnings, i, v)
+			fprintf(json ? stderr : stdout, "! %s\n",
+			    json_string_value(v));
 	}
 	if (stats)
 		fprintf(stderr, "vpai %s: %s: %u round trip%s, %zu change%s\n",

@@ -246,6 +246,18 @@ emit_op(struct vp_buf *b, const json_t *o, size_t step)
 			return r;
 		return vp_buf_addc(b, '\n');
 	}
+	if (strcmp(k, "tailscale") == 0) {
+		/* the auth key travels base64 on stdin, never in an argv */
+		snprintf(num, sizeof(num), "%lld", json_integer_value(
+		    json_object_get(o, "timeout")));
+		if ((r = vp_buf_adds(b, "vp_tailscale")) != 0 ||
+		    (r = q(b, num)) != 0)
+			return r;
+		json_array_foreach(json_object_get(o, "argv"), i, v)
+			if ((r = q(b, json_string_value(v))) != 0)
+				return r;
+		return emit_content(b, jstr(o, "content"));
+	}
 	if (strcmp(k, "ufw") == 0) {
 		if ((r = vp_buf_adds(b, "vp_ufw")) != 0)
 			return r;
@@ -378,7 +390,48 @@ vp_host_result_release(struct vp_host_result *res)
 		return;
 	json_decref(res->facts_after);
 	json_decref(res->ops_after);
-	res->facts_after = res->ops_after = NULL;
+	json_decref(res->warnings);
+	res->facts_after = res->ops_after = res->warnings = NULL;
+}
+
+/* Append "OP ID: msg" (secrets masked) to res->warnings. */
+static void
+add_warning(struct vp_host_result *res, const json_t *want, const json_t *o,
+    const char *msg, size_t len)
+{
+	struct vp_buf b = VP_BUF_INIT(1u << 16);
+
+	if (res->warnings == NULL && (res->warnings = json_array()) == NULL)
+		return;
+	if (vp_buf_addf(&b, "%s %s: %.*s", jstr(o, "op"), jstr(o, "id"),
+	    (int)len, msg) == 0 && vp_host_mask(&b, want) == 0)
+		json_array_append_new(res->warnings, json_string(b.buf));
+	vp_buf_release_secure(&b);
+}
+
+/* "@warn N msg" lines of the apply output -> res->warnings. */
+static void
+collect_warnings(struct vp_host_result *res, const json_t *want,
+    const json_t *ops, const char *out)
+{
+	const char	*p = out, *msg, *nl;
+	long		 n;
+
+	while ((p = strstr(p, "@warn ")) != NULL) {
+		if (p != out && p[-1] != '\n') {
+			p += 6;
+			continue;
+		}
+		n = strtol(p + 6, (char **)&msg, 10);
+		if (*msg == ' ')
+			msg++;
+		nl = strchr(msg, '\n');
+		if (n > 0)
+			add_warning(res, want, json_array_get(ops,
+			    (size_t)n - 1), msg, nl ? (size_t)(nl - msg) :
+			    strlen(msg));
+		p = nl ? nl : msg + strlen(msg);
+	}
 }
 
 /* "@fail N msg" -> the op and message, for the error. */
@@ -536,6 +589,7 @@ vp_host_apply(struct vp_target *t, const char *datadir, const json_t *want,
 	const json_t		*o = NULL;
 	size_t			 i;
 	time_t			 armed = 0, done;
+	size_t			 pending;
 	int			 r, arm_s = 0;
 
 	res->changed = vp_host_plan_changes(ops);
@@ -583,10 +637,33 @@ vp_host_apply(struct vp_target *t, const char *datadir, const json_t *want,
 		    vp_target_name(t));
 		goto out;
 	}
-	if (vp_host_plan_changes(res->ops_after) != 0) {
+	/*
+	 * "soft" ops (tailscale up) may still be pending: a warning, never
+	 * a failed verify (the VPN never blocks a converge).
+	 */
+	collect_warnings(res, want, ops, tr.out.buf);
+	pending = 0;
+	json_array_foreach(res->ops_after, i, o) {
+		if (jbool_or(o, "info", 0) || strcmp(jstr(o, "action"),
+		    "noop") == 0)
+			continue;
+		if (!jbool_or(o, "soft", 0)) {
+			pending++;
+			continue;
+		}
+		{
+			char *w = NULL;
+
+			if (asprintf(&w, "still not done after apply (%s)",
+			    jstr(o, "why")) >= 0)
+				add_warning(res, want, o, w, strlen(w));
+			free(w);
+		}
+	}
+	if (pending != 0) {
 		json_array_foreach(res->ops_after, i, o)
-			if (!jbool_or(o, "info", 0) && strcmp(jstr(o,
-			    "action"), "noop") != 0)
+			if (!jbool_or(o, "info", 0) && !jbool_or(o, "soft",
+			    0) && strcmp(jstr(o, "action"), "noop") != 0)
 				break;
 		r = vp_fail(cause, VP_ERR_REMOTE, "'%s': step 'verify': %s "
 		    "%s is still not as wanted after apply (%s)",

@@ -164,6 +164,11 @@ vp_host_facts_query(const json_t *want, struct vp_argv *q, char **cause)
 	json_array_foreach(json_object_get(want, "cron"), i, v)
 		if ((r = q_add(q, "c:", jstr_or(v, "user", "root"))) != 0)
 			goto out;
+	/* the VPN: tailscale's state and IPv4 (headscale-node, hardening) */
+	if ((json_object_get(want, "tailscale") != NULL ||
+	    json_object_get(want, "vpn_ip") != NULL) &&
+	    (r = q_add(q, "t:", "vpn")) != 0)
+		goto out;
  out:
 	if (r != 0)
 		return vp_fail(cause, r, "cannot build the facts query: %s",
@@ -590,6 +595,29 @@ parse_line(json_t *facts, const char *line, size_t len,
 		} else if ((e = strchr(rest, ' ')) != NULL) {
 			*e++ = '\0';
 			json_object_set_new(o, rest, json_string(e));
+		}
+		break;
+	case 't':
+		/*
+		 * facts.tailscale: {"installed": bool, "version", "state",
+		 * "ip"} (the VPN IP: `tailscale ip -4`)
+		 */
+		o = obj_at(facts, "tailscale");
+		if (strcmp(rest, "absent") == 0)
+			json_object_set_new(o, "installed", json_false());
+		else {
+			if ((e = strchr(rest, ' ')) != NULL)
+				*e++ = '\0';
+			else
+				e = rest + strlen(rest);
+			if (strcmp(rest, "installed") == 0) {
+				json_object_set_new(o, "installed",
+				    json_true());
+				json_object_set_new(o, "version",
+				    json_string(e));
+			} else if (strcmp(rest, "state") == 0 ||
+			    strcmp(rest, "ip") == 0)
+				json_object_set_new(o, rest, json_string(e));
 		}
 		break;
 	case 'X':

@@ -89,8 +89,13 @@ struct vp_host_result {
 	int	 confirmed;	/* sshd/ufw change confirmed by a fresh
 				   connection (commit-confirmed) */
 	int	 ssh_port;	/* sshd's port after apply (0: unknown) */
+	json_t	*warnings;	/* strings ("tailscale URL: tailscale up
+				   timed out ..."), secrets masked; NULL
+				   when none.  Soft ops (tailscale up) that
+				   failed or are still pending after apply
+				   are warnings, not errors. */
 };
-#define VP_HOST_RESULT_INIT { 0, 0, NULL, NULL, 0, 0 }
+#define VP_HOST_RESULT_INIT { 0, 0, NULL, NULL, 0, 0, NULL }
 void	vp_host_result_release(struct vp_host_result *);
 
 /*

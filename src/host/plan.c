@@ -7,7 +7,7 @@
  * of a file, one cron entry, one key); the file/crontab op next to them
  * carries the change.  Ops come in apply order: apt repositories (and one
  * apt-update when they change), packages, groups, users, directories,
- * files, sysctl, crontabs, timezone, hostname, locale, services,
+ * files, sysctl, crontabs, timezone, hostname, locale, tailscale, services,
  * firewall.  No-ops with "warn": true say that something cannot be done
  * on this host (auditd where the kernel refuses audit, a read-only
  * /proc/sys key); they are printed even without -v.
@@ -131,7 +131,8 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 	    "groups", "users",
 	    "directories", "files", "lines", "sysctl", "authorized_keys",
 	    "services", "cron", "ufw", "timezone", "locale", "hostname",
-	    "hosts", "hosts_file", "secrets", "confirm", NULL };
+	    "hosts", "hosts_file", "secrets", "confirm", "tailscale",
+	    "vpn_ip", NULL };
 	static const char *const lists[] = { "apt_repos", "groups", "users",
 	    "directories", "files", "lines", "authorized_keys", "services",
 	    "cron", "hosts", "secrets", NULL };
@@ -377,6 +378,55 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 				    "address, a CIDR or \"any\"", origin, i);
 		}
 	}
+	if ((o = json_object_get(want, "tailscale")) != NULL) {
+		static const char *const tk[] = { "login_server", "auth_key",
+		    "routes", "hostname", "timeout", "expect_ip", NULL };
+
+		if (!json_is_object(o))
+			WERR("%s: tailscale: expected an object", origin);
+		json_object_foreach((json_t *)o, k, v) {
+			found = 0;
+			for (i = 0; tk[i] != NULL; i++)
+				found |= strcmp(tk[i], k) == 0;
+			if (!found)
+				WERR("%s: tailscale: key '%s': unknown key",
+				    origin, k);
+		}
+		s = jstr(o, "login_server");
+		if ((strncmp(s, "https://", 8) != 0 && strncmp(s, "http://",
+		    7) != 0) || strpbrk(s, " \t\n'\"") != NULL)
+			WERR("%s: tailscale.login_server: expected an http(s) "
+			    "URL", origin);
+		if ((v = json_object_get(o, "auth_key")) != NULL &&
+		    (!json_is_string(v) || strpbrk(json_string_value(v),
+		    "\n\r") != NULL))
+			WERR("%s: tailscale.auth_key: expected a one-line "
+			    "string", origin);
+		if (check_list(o, "routes", origin, cause) != 0)
+			WERR("%s: tailscale.routes: expected a list of CIDRs",
+			    origin);
+		json_array_foreach(json_object_get(o, "routes"), i, v)
+			if (!json_is_string(v) || !check_name(
+			    json_string_value(v), ".:/"))
+				WERR("%s: tailscale.routes[%zu]: expected a "
+				    "CIDR", origin, i);
+		if ((s = jstr_or(o, "hostname", NULL)) != NULL && *s != '\0' &&
+		    !check_name(s, ".-"))
+			WERR("%s: tailscale.hostname: bad host name", origin);
+		if ((s = jstr_or(o, "expect_ip", NULL)) != NULL && *s != '\0' &&
+		    !check_name(s, ".:"))
+			WERR("%s: tailscale.expect_ip: expected an IP address",
+			    origin);
+		x = json_object_get(o, "timeout");
+		if (x != NULL && (!json_is_integer(x) ||
+		    json_integer_value(x) < 1 ||
+		    json_integer_value(x) > 600))
+			WERR("%s: tailscale.timeout: expected 1..600 seconds",
+			    origin);
+	}
+	if ((v = json_object_get(want, "vpn_ip")) != NULL &&
+	    (!json_is_string(v) || !check_name(json_string_value(v), ".:")))
+		WERR("%s: vpn_ip: expected an IP address", origin);
  out:
 	return r;
 }
@@ -1635,6 +1685,127 @@ plan_ufw(struct plan *p)
 	return VP_OK;
 }
 
+/*
+ * want.vpn_ip: the want restricts SSH to this VPN address (the hardening
+ * role sets it when the site says vpn_verified: true).  Refused, before
+ * any op, unless the host's tailscale IPv4 (facts.tailscale.ip, gathered
+ * in the same round trip) is that address: a ListenAddress the host does
+ * not have, or a VPN that is not up, is the lockout of REX #1.
+ */
+static int
+plan_vpn_check(struct plan *p)
+{
+	const char	*want_ip = jstr_or(p->want, "vpn_ip", NULL);
+	const json_t	*ts = json_object_get(p->facts, "tailscale");
+	const char	*ip = jstr(ts, "ip"), *st = jstr_or(ts, "state",
+			    "unknown");
+	char		*why = NULL;
+	int		 r;
+
+	if (want_ip == NULL || (*ip != '\0' && strcmp(ip, want_ip) == 0))
+		return VP_OK;
+	if (!jbool_or(ts, "installed", 0))
+		r = asprintf(&why, "tailscale is not installed on the host");
+	else if (*ip == '\0')
+		r = asprintf(&why, "the host has no tailscale IPv4 address "
+		    "(tailscale state %s)", st);
+	else
+		r = asprintf(&why, "the host's tailscale IPv4 address is %s",
+		    ip);
+	if (r < 0)
+		return vp_fail(p->cause, VP_ERR_NOMEM, "out of memory");
+	r = vp_fail(p->cause, VP_ERR_REFUSED, "vpn_verified is true "
+	    "(SSH restricted to the VPN address %s) but %s: refusing to "
+	    "restrict SSH to the VPN, nothing was changed (REX #1).  Set "
+	    "vpn_verified: false and converge (the headscale-node role joins "
+	    "the VPN), check that ssh works on %s, then set it back",
+	    want_ip, why, want_ip);
+	free(why);
+	return r;
+}
+
+/*
+ * want.tailscale (headscale-node): join the tailnet with `tailscale up`
+ * when tailscale is installed and not Running.  Never blocking: tailscale
+ * missing, or no auth key, is a "!" no-op; the up op is "soft" (apply
+ * bounds it with a timeout and turns its failure into a warning; verify
+ * does not require it).
+ */
+static int
+plan_tailscale(struct plan *p)
+{
+	const json_t	*o = json_object_get(p->want, "tailscale"), *v;
+	const json_t	*ts = json_object_get(p->facts, "tailscale");
+	const char	*url, *st, *key, *hn;
+	struct vp_buf	 routes = VP_BUF_INIT(1u << 16);
+	json_t		*op, *argv;
+	size_t		 i;
+
+	if (o == NULL)
+		return VP_OK;
+	url = jstr(o, "login_server");
+	st = jstr_or(ts, "state", "unknown");
+	key = jstr(o, "auth_key");
+	if (!jbool_or(ts, "installed", 0)) {
+		op = op_add(p, "tailscale", url, "noop", "tailscale is not "
+		    "installed (Debian does not package it): install it from "
+		    "https://pkgs.tailscale.com/stable/#debian-bookworm, then "
+		    "converge again; SSH is not moved to the VPN");
+		json_object_set_new(op, "warn", json_true());
+		return VP_OK;
+	}
+	if (strcmp(st, "Running") == 0) {
+		const char *ex = jstr(o, "expect_ip");
+
+		/* the site's vpn_headscale_ip is not this node's address */
+		if (*ex != '\0' && strcmp(ex, jstr(ts, "ip")) != 0) {
+			op = op_add(p, "tailscale", url, "noop", "running, VPN "
+			    "IP %s, but the site's vpn_headscale_ip is %s: fix "
+			    "the site before setting vpn_verified: true",
+			    *jstr(ts, "ip") ? jstr(ts, "ip") : "unknown", ex);
+			json_object_set_new(op, "warn", json_true());
+			return VP_OK;
+		}
+		op_add(p, "tailscale", url, "noop", "running, VPN IP %s "
+		    "(tailscale %s)", *jstr(ts, "ip") ? jstr(ts, "ip") :
+		    "unknown", jstr(ts, "version"));
+		return VP_OK;
+	}
+	if (*key == '\0') {
+		op = op_add(p, "tailscale", url, "noop", "state %s and no "
+		    "headscale_auth_key in the vault: run 'tailscale up "
+		    "--login-server %s' on the host, or add the key and "
+		    "converge again", st, url);
+		json_object_set_new(op, "warn", json_true());
+		return VP_OK;
+	}
+	argv = json_pack("[sss]", "--reset", "--login-server", url);
+	json_array_foreach(json_object_get(o, "routes"), i, v)
+		BUF(p, vp_buf_addf(&routes, "%s%s", i ? "," : "",
+		    json_string_value(v)));
+	if (routes.len > 0) {
+		json_array_append_new(argv, json_string("--advertise-routes"));
+		json_array_append_new(argv, json_string(routes.buf));
+	}
+	if (*(hn = jstr(o, "hostname")) != '\0') {
+		json_array_append_new(argv, json_string("--hostname"));
+		json_array_append_new(argv, json_string(hn));
+	}
+	op = op_add(p, "tailscale", url, "up", "state %s%s%s", st,
+	    routes.len ? ", advertise routes " : "", routes.len ?
+	    routes.buf : "");
+	/* "content": the auth key; plan JSON drops it, text never shows it */
+	json_object_set_new(op, "content", json_string(key));
+	json_object_set_new(op, "secret", json_true());
+	json_object_set_new(op, "argv", argv);
+	json_object_set_new(op, "timeout", json_integer(json_is_integer(
+	    json_object_get(o, "timeout")) ? json_integer_value(
+	    json_object_get(o, "timeout")) : 60));
+	json_object_set_new(op, "soft", json_true());
+	vp_buf_release(&routes);
+	return VP_OK;
+}
+
 int
 vp_host_plan(const json_t *want, const json_t *facts, json_t **ops,
     char **cause)
@@ -1656,13 +1827,14 @@ vp_host_plan(const json_t *want, const json_t *facts, json_t **ops,
 	p.ops = json_array();
 	p.cause = cause;
 	p.err = 0;
-	if ((r = plan_apt_repos(&p)) != 0 ||
+	if ((r = plan_vpn_check(&p)) != 0 ||
+	    (r = plan_apt_repos(&p)) != 0 ||
 	    (r = plan_packages(&p)) != 0 || (r = plan_groups(&p)) != 0 ||
 	    (r = plan_users(&p)) != 0 || (r = plan_dirs(&p)) != 0 ||
 	    (r = plan_files(&p)) != 0 || (r = plan_sysctl(&p)) != 0 ||
 	    (r = plan_akeys(&p)) != 0 || (r = plan_cron(&p)) != 0 ||
 	    (r = plan_tz_host(&p)) != 0 || (r = plan_locale(&p)) != 0 ||
-	    (r = plan_services(&p)) != 0 ||
+	    (r = plan_tailscale(&p)) != 0 || (r = plan_services(&p)) != 0 ||
 	    (r = plan_ufw(&p)) != 0) {
 		json_decref(p.ops);
 		json_decref(fcopy);

@@ -284,6 +284,64 @@ vp_locale() {
 	vp_ok
 }
 
+# vp_warn MESSAGE: a warning for the current step ("@warn N MESSAGE"); the
+# step still succeeds.
+vp_warn() {
+	printf '@warn %s %s\n' "$vp_n" "$(printf '%s' "$*" | tr '\n' ' ')"
+}
+
+# vp_tailscale TIMEOUT ARGS...  (base64 of the auth key on stdin)
+# `tailscale up --auth-key file:KEYFILE ARGS...` bounded by TIMEOUT
+# seconds (timeout(1) kills its whole process group).  The key is written
+# to a 0600 file under /run (never in an argv, never in a log) and removed
+# right after, or by the EXIT trap if the apply is interrupted.  A failure
+# or a timeout is a warning, never a failed step: the VPN never blocks a
+# converge (REX #4), and SSH then stays as it is.
+vp_tailscale() {
+	vp_t=$1
+	shift
+	if ! vp_tmp=$(umask 077 && mktemp /run/.vpai-tailscale-key.XXXXXX)
+	then
+		vp_tmp=
+		base64 -d >/dev/null
+		vp_warn "tailscale up not run: cannot create a key file under /run"
+		vp_ok
+		return 0
+	fi
+	if ! base64 -d >"$vp_tmp"; then
+		rm -f -- "$vp_tmp"
+		vp_tmp=
+		vp_warn "tailscale up not run: cannot write the key file"
+		vp_ok
+		return 0
+	fi
+	vp_log=$(umask 077 && mktemp /run/.vpai-tailscale-log.XXXXXX) ||
+	    vp_log=/dev/null
+	timeout -k 5 "$vp_t" tailscale up --auth-key "file:$vp_tmp" "$@" \
+	    </dev/null >"$vp_log" 2>&1
+	vp_rc=$?
+	rm -f -- "$vp_tmp"
+	vp_tmp=
+	vp_o=
+	if [ "$vp_log" != /dev/null ]; then
+		vp_o=$(sed '/^[[:space:]]*$/d' "$vp_log" | tail -n 1)
+		rm -f -- "$vp_log"
+	fi
+	case $vp_rc in
+	0)
+		;;
+	124|137)
+		vp_warn "tailscale up timed out after $vp_t s; the converge" \
+		    "goes on and SSH is not moved to the VPN"
+		;;
+	*)
+		vp_warn "tailscale up failed (exit $vp_rc): $vp_o; the" \
+		    "converge goes on and SSH is not moved to the VPN"
+		;;
+	esac
+	vp_ok
+}
+
 # vp_ufw ARGS...
 vp_ufw() {
 	command -v ufw >/dev/null 2>&1 || vp_fail "ufw is not installed"

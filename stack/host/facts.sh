@@ -25,6 +25,11 @@
 #                  /etc/default/locale)
 #   n:audit        n i ok|denied|unknown: can auditd talk to the kernel here
 #                  (auditctl -s; "denied" in a container's PID namespace)
+#   t:vpn          t absent, or t installed VERSION, t state BACKENDSTATE
+#                  (tailscale status --json; "timeout" when tailscaled does
+#                  not answer), t ip IPV4 (tailscale ip -4): the VPN IP.
+#                  Probed in the background, each tailscale call bounded
+#                  by timeout(1): gathering never blocks on the VPN.
 #
 # First "BEGIN" (what comes before is ignored), then always: O os-release, M MemTotal kB, H /etc/hostname, h live hostname,
 # T /etc/timezone, L /etc/localtime link, I init (systemd|sysv), R uid,
@@ -45,6 +50,19 @@ vp_facts() {
 		if vp_bg=$(mktemp 2>/dev/null); then
 			vp_services "$@" >"$vp_bg" 2>/dev/null &
 			vp_bgpid=$!
+		fi
+		;;
+	esac
+	# tailscale answers through tailscaled, which may hang: background
+	vp_ts=
+	vp_tspid=
+	vp_tsq=0
+	case " $* " in
+	*" t:vpn "*)
+		vp_tsq=1
+		if vp_ts=$(mktemp 2>/dev/null); then
+			vp_tailscale >"$vp_ts" 2>/dev/null &
+			vp_tspid=$!
 		fi
 		;;
 	esac
@@ -172,6 +190,13 @@ vp_facts() {
 		cat "$vp_bg"
 		rm -f -- "$vp_bg"
 	fi
+	if [ -n "$vp_tspid" ]; then
+		wait "$vp_tspid" || :
+		cat "$vp_ts"
+		rm -f -- "$vp_ts"
+	elif [ "$vp_tsq" = 1 ]; then
+		vp_tailscale
+	fi
 	echo END
 }
 
@@ -262,6 +287,35 @@ vp_locale() {
 	[ -r /etc/default/locale ] &&
 	    echo "l $1 d $(sed -n 's/^LANG=//p' /etc/default/locale |
 		tail -n 1 | tr -d '"')"
+}
+
+# vp_tailscale: the t lines.  Every call is bounded (timeout(1) kills the
+# whole process group), stdin is /dev/null; at most about 13 s when
+# tailscaled hangs, a few ms otherwise.
+vp_tailscale() {
+	if ! command -v tailscale >/dev/null 2>&1; then
+		echo "t absent"
+		return
+	fi
+	vp_tv=$(timeout -k 1 3 tailscale version </dev/null 2>/dev/null)
+	echo "t installed $(printf '%s\n' "$vp_tv" | sed -n '1{s/[^0-9A-Za-z.+-]//g;p}')"
+	vp_tj=$(timeout -k 1 5 tailscale status --json </dev/null 2>/dev/null)
+	case $? in
+	124|137)
+		echo "t state timeout"
+		return
+		;;
+	esac
+	vp_st=$(printf '%s\n' "$vp_tj" | sed -n \
+	    's/^[[:space:]]*"BackendState":[[:space:]]*"\([A-Za-z]*\)".*/\1/p' |
+	    head -n 1)
+	echo "t state ${vp_st:-unknown}"
+	vp_ti=$(timeout -k 1 5 tailscale ip -4 </dev/null 2>/dev/null)
+	vp_ti=$(printf '%s\n' "$vp_ti" | head -n 1)
+	case $vp_ti in
+	''|*[!0-9.]*) ;;
+	*) echo "t ip $vp_ti" ;;
+	esac
 }
 
 # vp_services QUERY...: vp_service for every v: argument

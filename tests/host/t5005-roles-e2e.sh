@@ -22,6 +22,10 @@
 # The test's "VPN" is the docker bridge: vpn_verified true, vpn_headscale_ip
 # the container's address, vpn_network_cidr the bridge's subnet, so sshd's
 # ListenAddress and ufw's "SSH from the VPN CIDR" are exercised for real.
+# The plan only restricts SSH to the VPN when the host's tailscale IPv4 (a
+# fact) is vpn_headscale_ip: tailscale is a STAND-IN here
+# (tests/host/tailscale-standin copied in as /usr/bin/tailscale, Running,
+# reporting the container's address); t5006 tests the role and the refusals.
 #
 #  1. ufw lockout (REX #1: SSH only from a VPN the operator is not on):
 #     root, port 22, ufw installed and enabled allowing 22 only from
@@ -59,6 +63,10 @@ testhost_start vpai-test-roles --hostname vps-prod-01 --tmpfs /run \
     --cap-add NET_ADMIN --cap-add NET_RAW --cap-add AUDIT_CONTROL --cap-add AUDIT_WRITE
 CIDR=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
 [ -n "$CIDR" ] || fail "no subnet for the docker bridge"
+# the tailscale STAND-IN, joined: its VPN IP is the container's address
+docker cp "$S/tests/host/tailscale-standin" "$NAME:/usr/bin/tailscale"
+in_host sh -c "mkdir -p /var/lib/tailscale-standin && cd /var/lib/tailscale-standin &&
+    echo Running >state && echo '$IP' >ip"
 export VPAI_STACK_DIR="$S/stack"
 
 # ---- 1. ufw lockout, reverted by the host itself ----

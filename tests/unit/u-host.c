@@ -87,6 +87,7 @@ T_TEST(facts_parse)
 	    "D port 22\nD listenaddress 0.0.0.0:22\nD listenaddress [::]:22\n"
 	    "W enabled no\nW tuple allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in\n"
 	    "X Docker version 20.10.24+dfsg1, build 297e128\n"
+	    "t installed 1.76.1\nt state Running\nt ip 100.64.0.7\n"
 	    "END\n";
 	json_t		*f = NULL;
 	char		*cause = NULL;
@@ -124,6 +125,21 @@ T_TEST(facts_parse)
 	    "listenaddress")), 2);
 	T_STREQ(json_string_value(json_object_get(f, "docker")),
 	    "20.10.24+dfsg1");
+	/* the VPN IP fact */
+	T_ASSERT(json_is_true(json_object_get(json_object_get(f,
+	    "tailscale"), "installed")));
+	T_STREQ(json_string_value(json_object_get(json_object_get(f,
+	    "tailscale"), "version")), "1.76.1");
+	T_STREQ(json_string_value(json_object_get(json_object_get(f,
+	    "tailscale"), "state")), "Running");
+	T_STREQ(json_string_value(json_object_get(json_object_get(f,
+	    "tailscale"), "ip")), "100.64.0.7");
+	json_decref(f);
+	f = NULL;
+	T_ASSERT(vp_host_facts_parse("BEGIN\nt absent\nEND\n", 19, &q, &f,
+	    &cause) == 0);
+	T_ASSERT(json_is_false(json_object_get(json_object_get(f,
+	    "tailscale"), "installed")));
 	json_decref(f);
 	f = NULL;
 	/* truncated output (no END) is an error, not an empty host */
@@ -325,6 +341,21 @@ T_TEST(apply_script_quotes_once)
 	T_ASSERT(strstr(b.buf, "vp_step 1\nvp_apt update\nvp_step 2\n"
 	    "vp_apt install 'jq' 'tmux'\n") != NULL);
 	T_ASSERT(strstr(b.buf, "\n} </dev/null\n") != NULL);
+	json_decref(ops);
+	vp_buf_reset(&b);
+	/*
+	 * tailscale up: the auth key only base64 in a here-document (on
+	 * the script's stdin), never a word of any command line
+	 */
+	ops = json_pack("[{s:s,s:s,s:s,s:s,s:[sss],s:i}]", "op", "tailscale",
+	    "id", "https://hs", "action", "up", "content",
+	    "tskey-auth-SECRET", "argv", "--reset", "--login-server",
+	    "https://hs", "timeout", 7);
+	T_ASSERT(vp_host_apply_script(datadir, ops, NULL, &b, &cause) == 0);
+	T_ASSERT(strstr(b.buf, "vp_step 1\nvp_tailscale '7' '--reset' "
+	    "'--login-server' 'https://hs' <<'VPAI.EOF'\n"
+	    "dHNrZXktYXV0aC1TRUNSRVQ=\nVPAI.EOF\n") != NULL);
+	T_ASSERT(strstr(b.buf, "tskey-auth-SECRET") == NULL);
 	vp_buf_release(&b);
 	json_decref(ops);
 	free(cause);
@@ -494,7 +525,8 @@ T_TEST(roles_want)
 		  "allow 443/udp\n", 82, 0, NULL },
 	};
 	struct bundle		 b = { files, 2, NULL };
-	json_t			*vars = json_pack("{s:s}", "user", "ops");
+	json_t			*vars = json_pack("{s:s,s:s}", "user", "ops",
+				    "routes", "fd00:1::/64,10.9.0.0/24");
 	json_t			*want = NULL, *sk = NULL, *u;
 	char			*cause = NULL;
 	int			 r;
@@ -505,7 +537,10 @@ T_TEST(roles_want)
 	mkdir(p, 0700);
 	snprintf(p, sizeof(p), "%s/host/roles", root);
 	mkdir(p, 0700);
-	put_file(root, "host/roles.yml", "roles: [a, skipme, b]\n");
+	put_file(root, "host/roles.yml", "roles: [a, skipme, b, c]\n");
+	/* headscale-node's form: a comma-separated site value as a list */
+	put_file(root, "host/roles/c.yml", "tailscale:\n  login_server: "
+	    "https://hs\n  routes: [{{ routes }}]\n");
 	put_file(root, "host/roles/a.yml", "users:\n  - name: {{ user }}\n"
 	    "    groups: [sudo]\npackages:\n  present: [jq]\n");
 	put_file(root, "host/roles/skipme.yml", "skip: \"not in Debian\"\n");
@@ -538,6 +573,13 @@ T_TEST(roles_want)
 		T_STREQ(json_string_value(json_object_get(u, "port")), "804");
 		T_STREQ(json_string_value(json_object_get(u, "from")),
 		    "10.0.0.0/8");
+		u = json_object_get(json_object_get(want, "tailscale"),
+		    "routes");
+		T_INTEQ((int)json_array_size(u), 2);
+		T_STREQ(json_string_value(json_array_get(u, 0)),
+		    "fd00:1::/64");
+		T_STREQ(json_string_value(json_array_get(u, 1)),
+		    "10.9.0.0/24");
 		T_INTEQ((int)json_array_size(sk), 1);
 		T_STREQ(json_string_value(json_object_get(json_array_get(sk,
 		    0), "role")), "skipme");
@@ -564,6 +606,7 @@ T_TEST(roles_want)
 	json_decref(vars);
 	{
 		const char *n[] = { "host/roles/a.yml", "host/roles/b.yml",
+		    "host/roles/c.yml",
 		    "host/roles/skipme.yml", "host/roles.yml", "host/roles",
 		    "host", "" };
 		size_t i;
