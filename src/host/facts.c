@@ -74,13 +74,22 @@ int
 vp_host_facts_query(const json_t *want, struct vp_argv *q, char **cause)
 {
 	const json_t	*v, *o;
-	const char	*k;
+	const char	*k, *other;
 	char		 sha[65], *key = NULL, *s;
 	size_t		 i;
 	int		 r = VP_OK;
+	json_t		*w;
 
 	if (want == NULL)
 		return VP_OK;
+	/* "ntp": the facts of its expansion, and the other time daemons */
+	if ((w = host_want_ntp(want, NULL, &other)) == NULL)
+		return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
+	if (json_object_get(want, "ntp") != NULL)
+		for (i = 0; host_time_daemons[i] != NULL; i++)
+			if ((r = q_add(q, "p:", host_time_daemons[i])) != 0)
+				goto out;
+	want = w;
 	json_array_foreach(json_object_get(want, "apt_repos"), i, v) {
 		if ((s = NULL, asprintf(&s, "/etc/apt/keyrings/%s.asc",
 		    jstr(v, "name"))) < 0) {
@@ -154,8 +163,8 @@ vp_host_facts_query(const json_t *want, struct vp_argv *q, char **cause)
 	json_array_foreach(json_object_get(want, "services"), i, v) {
 		if ((r = q_add(q, "v:", jstr(v, "name"))) != 0)
 			goto out;
-		if (strcmp(jstr(v, "needs"), "audit") == 0 &&
-		    (r = q_add(q, "n:", "audit")) != 0)
+		if (*jstr(v, "needs") != '\0' &&
+		    (r = q_add(q, "n:", jstr(v, "needs"))) != 0)
 			goto out;
 	}
 	if (json_is_string(json_object_get(want, "locale")) &&
@@ -170,6 +179,7 @@ vp_host_facts_query(const json_t *want, struct vp_argv *q, char **cause)
 	    (r = q_add(q, "t:", "vpn")) != 0)
 		goto out;
  out:
+	json_decref(w);
 	if (r != 0)
 		return vp_fail(cause, r, "cannot build the facts query: %s",
 		    vp_strerror(r));

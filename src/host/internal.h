@@ -45,6 +45,20 @@ host_hosts_file(const json_t *want)
  * "'T': step 'STEP': cannot connect: ..." (other causes get the whole
  * "'T': step 'STEP'" prefix).  Returns r.
  */
+/*
+ * The want with "ntp" expanded (plan.c): systemd-timesyncd installed, the
+ * drop-in HOST_NTP_FILE with ntp.content, the service (needs "clock").
+ * When facts say another time daemon is installed (host_time_daemons[]:
+ * they all conflict with systemd-timesyncd through time-daemon), *other
+ * names it and nothing is added.  facts NULL: as if none is installed.
+ * Returns a new reference (want itself when it has no "ntp"), NULL when
+ * out of memory.
+ */
+#define HOST_NTP_FILE	"/etc/systemd/timesyncd.conf.d/vpai.conf"
+extern const char *const host_time_daemons[];
+json_t	*host_want_ntp(const json_t *want, const json_t *facts,
+	    const char **other);
+
 struct vp_target;
 int	host_step_cause(struct vp_target *, const char *step, int r,
 	    char **cause);

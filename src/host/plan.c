@@ -9,8 +9,9 @@
  * apt-update when they change), packages, groups, users, directories,
  * files, sysctl, crontabs, timezone, hostname, locale, tailscale, services,
  * firewall.  No-ops with "warn": true say that something cannot be done
- * on this host (auditd where the kernel refuses audit, a read-only
- * /proc/sys key); they are printed even without -v.
+ * on this host (auditd where the kernel refuses audit, systemd-timesyncd
+ * without systemd, a read-only /proc/sys key); they are printed even
+ * without -v.  "ntp" is expanded first (host_want_ntp).
  */
 #include <ctype.h>
 #include <regex.h>
@@ -132,7 +133,7 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 	    "directories", "files", "lines", "sysctl", "authorized_keys",
 	    "services", "cron", "ufw", "timezone", "locale", "hostname",
 	    "hosts", "hosts_file", "secrets", "confirm", "tailscale",
-	    "vpn_ip", NULL };
+	    "vpn_ip", "ntp", NULL };
 	static const char *const lists[] = { "apt_repos", "groups", "users",
 	    "directories", "files", "lines", "authorized_keys", "services",
 	    "cron", "hosts", "secrets", NULL };
@@ -295,9 +296,10 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 			WERR("%s: services[%zu].restart_on: expected a list of "
 			    "paths", origin, i);
 		if (json_object_get(v, "needs") != NULL &&
-		    strcmp(jstr(v, "needs"), "audit") != 0)
-			WERR("%s: services[%zu].needs: expected \"audit\"",
-			    origin, i);
+		    strcmp(jstr(v, "needs"), "audit") != 0 &&
+		    strcmp(jstr(v, "needs"), "clock") != 0)
+			WERR("%s: services[%zu].needs: expected \"audit\" or "
+			    "\"clock\"", origin, i);
 	}
 	json_array_foreach(json_object_get(want, "cron"), i, v) {
 		if (*jstr(v, "name") == '\0' || strchr(jstr(v, "name"),
@@ -352,6 +354,16 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 			    json_string_value(x), ".-"))
 				WERR("%s: hosts[%zu].names[%zu]: bad name",
 				    origin, i, j);
+	}
+	if ((o = json_object_get(want, "ntp")) != NULL) {
+		if (!json_is_object(o) || !json_is_string(json_object_get(o,
+		    "content")))
+			WERR("%s: ntp.content: expected the text of a "
+			    "timesyncd.conf drop-in", origin);
+		json_object_foreach((json_t *)o, s, v)
+			if (strcmp(s, "content") != 0)
+				WERR("%s: ntp.%s: unknown key (expected "
+				    "\"content\")", origin, s);
 	}
 	if ((o = json_object_get(want, "ufw")) != NULL) {
 		s = jstr_or(o, "default_incoming", "deny");
@@ -1505,6 +1517,65 @@ plan_locale(struct plan *p)
 	return VP_OK;
 }
 
+/* ---------------------------------------------------------------- */
+/* ntp: systemd-timesyncd, unless another time daemon keeps the clock */
+
+/* Debian 12: each Provides/Conflicts time-daemon, as systemd-timesyncd. */
+const char *const host_time_daemons[] = { "chrony", "ntpsec", "ntp",
+    "openntpd", NULL };
+
+json_t *
+host_want_ntp(const json_t *want, const json_t *facts, const char **other)
+{
+	const json_t	*n = json_object_get(want, "ntp"), *f;
+	const char	*st;
+	json_t		*w, *o;
+	size_t		 i;
+
+	*other = NULL;
+	if (n == NULL)
+		return json_incref((json_t *)want);
+	for (i = 0; facts != NULL && host_time_daemons[i] != NULL; i++) {
+		f = json_object_get(json_object_get(facts, "packages"),
+		    host_time_daemons[i]);
+		st = jstr(f, "status");
+		if (f != NULL && strlen(st) >= 2 && st[1] != 'n' &&
+		    st[1] != 'c') {
+			*other = host_time_daemons[i];
+			break;
+		}
+	}
+	if ((w = json_deep_copy(want)) == NULL)
+		return NULL;
+	json_object_del(w, "ntp");
+	if (*other != NULL)
+		return w;
+	if ((o = json_object_get(w, "packages")) == NULL) {
+		o = json_object();
+		json_object_set_new(w, "packages", o);
+	}
+	if (json_object_get(o, "present") == NULL)
+		json_object_set_new(o, "present", json_array());
+	json_array_append_new(json_object_get(o, "present"),
+	    json_string("systemd-timesyncd"));
+	if (json_object_get(w, "directories") == NULL)
+		json_object_set_new(w, "directories", json_array());
+	json_array_append_new(json_object_get(w, "directories"), json_pack(
+	    "{s:s,s:s}", "path", "/etc/systemd/timesyncd.conf.d", "mode",
+	    "0755"));
+	if (json_object_get(w, "files") == NULL)
+		json_object_set_new(w, "files", json_array());
+	json_array_append_new(json_object_get(w, "files"), json_pack(
+	    "{s:s,s:s,s:O}", "path", HOST_NTP_FILE, "mode", "0644", "content",
+	    json_object_get(n, "content")));
+	if (json_object_get(w, "services") == NULL)
+		json_object_set_new(w, "services", json_array());
+	json_array_append_new(json_object_get(w, "services"), json_pack(
+	    "{s:s,s:s,s:[s]}", "name", "systemd-timesyncd", "needs", "clock",
+	    "restart_on", HOST_NTP_FILE));
+	return w;
+}
+
 /* Does any op change path? */
 static int
 path_changes(const struct plan *p, const char *path)
@@ -1537,6 +1608,37 @@ plan_services(struct plan *p)
 		is_act = strcmp(jstr(f, "active"), "active") == 0;
 		en = jbool_or(v, "enabled", 1) && !is_en;
 		start = jbool_or(v, "started", 1) && !is_act;
+		/*
+		 * needs "clock": systemd-timesyncd runs only under systemd
+		 * (no init script), and its unit skips containers
+		 * (ConditionVirtualization=!container: the clock is the
+		 * host's).  Said with a "!" line, not an error.
+		 */
+		au = json_string_value(fact(p, "kernel", "clock"));
+		if (strcmp(jstr(v, "needs"), "clock") == 0 && au != NULL &&
+		    strcmp(au, "nosystemd") == 0) {
+			op = op_add(p, "service", jstr(v, "name"), "noop",
+			    "not enabled or started: no systemd here (sysv "
+			    "init), and %s runs only under systemd",
+			    jstr(v, "name"));
+			json_object_set_new(op, "warn", json_true());
+			continue;
+		}
+		if (strcmp(jstr(v, "needs"), "clock") == 0 && au != NULL &&
+		    strcmp(au, "container") == 0 && !is_act) {
+			op = op_add(p, "service", jstr(v, "name"), en ?
+			    "enable" : "noop", "%snot started: a container "
+			    "cannot set the clock (the host's clock is used)",
+			    en ? "" : "enabled, ");
+			if (en) {
+				json_object_set_new(op, "enable", json_true());
+				json_object_set_new(op, "start", json_false());
+				json_object_set_new(op, "restart",
+				    json_false());
+			} else
+				json_object_set_new(op, "warn", json_true());
+			continue;
+		}
 		/*
 		 * needs "audit": auditd cannot run where the kernel refuses
 		 * audit (a container's own PID namespace, LXC/OpenVZ VPS).
@@ -1599,20 +1701,123 @@ plan_services(struct plan *p)
 	return VP_OK;
 }
 
+/* Another time daemon keeps the clock: say so, and leave it alone. */
 static int
-tuple_match(const char *tuple, const char *action, const char *proto,
+plan_ntp_other(struct plan *p, const char *other)
+{
+	json_t	*op;
+
+	if (other == NULL)
+		return VP_OK;
+	op = op_add(p, "ntp", "systemd-timesyncd", "noop", "not installed: %s "
+	    "is installed and keeps the clock (they conflict; remove %s to "
+	    "let vpai manage NTP)", other, other);
+	json_object_set_new(op, "warn", json_true());
+	return VP_OK;
+}
+
+/* ufw's tuple fields (user.rules "### tuple ###" lines). */
+struct tuple {
+	char	a[16], pr[16], dp[64], dst[64], sp[64], src[64], dir[8];
+	int	vpai;	/* comment 'vpai': added by vpai */
+};
+
+/*
+ * "allow tcp 80 0.0.0.0/0 any 0.0.0.0/0 in comment=76706169": 7 fields
+ * and an optional hex-encoded comment.  Rules with application names or
+ * interfaces have other shapes: 0 (never matched, never deleted).
+ */
+static int
+tuple_parse(const char *s, struct tuple *t)
+{
+	char	rest[32];
+	int	n;
+
+	memset(t, 0, sizeof(*t));
+	n = sscanf(s, "%15s %15s %63s %63s %63s %63s %7s %31s", t->a, t->pr,
+	    t->dp, t->dst, t->sp, t->src, t->dir, rest);
+	if (n < 7 || strcmp(t->dir, "in") != 0)
+		return 0;
+	/* hex of UFW_COMMENT */
+	t->vpai = n == 8 && strcmp(rest, "comment=76706169") == 0;
+	return 1;
+}
+
+#define UFW_COMMENT	"vpai"
+
+static int
+tuple_match(const struct tuple *t, const char *action, const char *proto,
     const char *port, const char *from)
 {
-	char	a[16], pr[16], dp[64], dst[64], sp[64], src[64], dir[8];
-
-	if (sscanf(tuple, "%15s %15s %63s %63s %63s %63s %7s", a, pr, dp, dst,
-	    sp, src, dir) != 7)
-		return 0;
 	if (strcmp(from, "any") == 0)
-		from = strchr(src, ':') ? "::/0" : "0.0.0.0/0";
-	return strcmp(a, action) == 0 && strcmp(pr, proto) == 0 &&
-	    strcmp(dp, port) == 0 && strcmp(src, from) == 0 &&
-	    strcmp(dir, "in") == 0;
+		from = strchr(t->src, ':') ? "::/0" : "0.0.0.0/0";
+	return strcmp(t->a, action) == 0 && strcmp(t->pr, proto) == 0 &&
+	    strcmp(t->dp, port) == 0 && strcmp(t->src, from) == 0 &&
+	    strcmp(t->sp, "any") == 0 && (strcmp(t->dst, "0.0.0.0/0") == 0 ||
+	    strcmp(t->dst, "::/0") == 0);
+}
+
+static const char *
+ufw_any(const char *net)
+{
+	return strcmp(net, "0.0.0.0/0") == 0 || strcmp(net, "::/0") == 0 ?
+	    "any" : net;
+}
+
+/*
+ * Rules vpai added (comment 'vpai') that the want no longer has: deleted
+ * ("ufw delete RULE" ignores comments; "from any" covers IPv4 and IPv6,
+ * so each rule is one op).  Rules without the comment are the operator's
+ * and are never deleted.
+ */
+static int
+plan_ufw_deletes(struct plan *p, const json_t *rules, const json_t *tuples)
+{
+	const json_t	*t, *v;
+	struct tuple	 tp;
+	json_t		*seen = json_object(), *op, *argv;
+	char		 id[256];
+	size_t		 i, j;
+	int		 keep;
+
+	json_array_foreach(tuples, i, t) {
+		if (!tuple_parse(json_string_value(t), &tp) || !tp.vpai)
+			continue;
+		keep = 0;
+		json_array_foreach(rules, j, v)
+			keep |= tuple_match(&tp, jstr_or(v, "action", "allow"),
+			    jstr_or(v, "proto", "tcp"), jstr(v, "port"),
+			    jstr_or(v, "from", "any"));
+		if (keep)
+			continue;
+		snprintf(id, sizeof(id), "%s %s/%s from %s", tp.a, tp.dp, tp.pr,
+		    ufw_any(tp.src));
+		if (json_object_get(seen, id) != NULL)
+			continue;
+		json_object_set_new(seen, id, json_true());
+		op = op_add(p, "ufw", id, "delete", "added by vpai (comment "
+		    "'%s'), no longer in the rules", UFW_COMMENT);
+		argv = json_pack("[ss]", "delete", tp.a);
+		if (strcmp(tp.pr, "any") != 0) {
+			json_array_append_new(argv, json_string("proto"));
+			json_array_append_new(argv, json_string(tp.pr));
+		}
+		json_array_append_new(argv, json_string("from"));
+		json_array_append_new(argv, json_string(ufw_any(tp.src)));
+		if (strcmp(tp.sp, "any") != 0) {
+			json_array_append_new(argv, json_string("port"));
+			json_array_append_new(argv, json_string(tp.sp));
+		}
+		json_array_append_new(argv, json_string("to"));
+		json_array_append_new(argv, json_string(ufw_any(tp.dst)));
+		if (strcmp(tp.dp, "any") != 0) {
+			json_array_append_new(argv, json_string("port"));
+			json_array_append_new(argv, json_string(tp.dp));
+		}
+		json_object_set_new(op, "argv", argv);
+	}
+	json_decref(seen);
+	return VP_OK;
 }
 
 static int
@@ -1623,10 +1828,11 @@ plan_ufw(struct plan *p)
 	static const struct { const char *w, *f; } pol[] = {
 		{ "deny", "DROP" }, { "allow", "ACCEPT" }, { "reject",
 		"REJECT" } };
+	struct tuple	 tp;
 	char		 id[256];
 	size_t		 i, j, k;
 	json_t		*op;
-	int		 have;
+	int		 have, tagged;
 
 	if (o == NULL)
 		return VP_OK;
@@ -1657,22 +1863,37 @@ plan_ufw(struct plan *p)
 		pt = jstr(v, "port");
 		fr = jstr_or(v, "from", "any");
 		have = 0;
+		tagged = 1;
 		json_array_foreach(json_object_get(f, "tuples"), j, t)
-			have |= tuple_match(json_string_value(t), a, pr, pt, fr);
+			if (tuple_parse(json_string_value(t), &tp) &&
+			    tuple_match(&tp, a, pr, pt, fr)) {
+				have = 1;
+				tagged &= tp.vpai;
+			}
 		snprintf(id, sizeof(id), "%s %s/%s from %s", a, pt, pr, fr);
-		if (have) {
+		if (have && tagged) {
 			op_add(p, "ufw", id, "noop", "rule present");
 			continue;
 		}
-		op = op_add(p, "ufw", id, "add", "rule missing");
+		/*
+		 * Present without the comment: added by a vpai that did not
+		 * tag its rules yet, or by hand.  Adding it again with the
+		 * comment only tags it ("Rule updated"): vpai owns it now.
+		 */
+		op = have ? op_add(p, "ufw", id, "tag", "rule present without "
+		    "the '%s' comment: tagged as vpai's", UFW_COMMENT) :
+		    op_add(p, "ufw", id, "add", "rule missing");
 		if (strcmp(pr, "any") == 0)
-			json_object_set_new(op, "argv", json_pack("[sssssss]",
-			    a, "from", fr, "to", "any", "port", pt));
+			json_object_set_new(op, "argv", json_pack(
+			    "[sssssssss]", a, "from", fr, "to", "any", "port",
+			    pt, "comment", UFW_COMMENT));
 		else
-			json_object_set_new(op, "argv", json_pack("[sssssssss]",
-			    a, "proto", pr, "from", fr, "to", "any", "port",
-			    pt));
+			json_object_set_new(op, "argv", json_pack(
+			    "[sssssssssss]", a, "proto", pr, "from", fr, "to",
+			    "any", "port", pt, "comment", UFW_COMMENT));
 	}
+	plan_ufw_deletes(p, json_object_get(o, "rules"),
+	    json_object_get(f, "tuples"));
 	if (jbool_or(o, "enabled", 1)) {
 		if (strcmp(jstr(f, "enabled"), "yes") == 0)
 			op_add(p, "ufw", "enabled", "noop", "active");
@@ -1811,7 +2032,8 @@ vp_host_plan(const json_t *want, const json_t *facts, json_t **ops,
     char **cause)
 {
 	struct plan	 p;
-	json_t		*fcopy;
+	json_t		*fcopy, *w;
+	const char	*other;
 	int		 r;
 
 	*ops = NULL;
@@ -1822,7 +2044,12 @@ vp_host_plan(const json_t *want, const json_t *facts, json_t **ops,
 		return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
 	if (json_object_get(fcopy, "files") == NULL)
 		json_object_set_new(fcopy, "files", json_object());
-	p.want = want;
+	/* "ntp" becomes a package, a directory, a file and a service */
+	if ((w = host_want_ntp(want, facts, &other)) == NULL) {
+		json_decref(fcopy);
+		return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
+	}
+	p.want = w;
 	p.facts = fcopy;
 	p.ops = json_array();
 	p.cause = cause;
@@ -1835,12 +2062,15 @@ vp_host_plan(const json_t *want, const json_t *facts, json_t **ops,
 	    (r = plan_akeys(&p)) != 0 || (r = plan_cron(&p)) != 0 ||
 	    (r = plan_tz_host(&p)) != 0 || (r = plan_locale(&p)) != 0 ||
 	    (r = plan_tailscale(&p)) != 0 || (r = plan_services(&p)) != 0 ||
+	    (r = plan_ntp_other(&p, other)) != 0 ||
 	    (r = plan_ufw(&p)) != 0) {
 		json_decref(p.ops);
 		json_decref(fcopy);
+		json_decref(w);
 		return r;
 	}
 	json_decref(fcopy);
+	json_decref(w);
 	if (p.err != 0) {
 		json_decref(p.ops);
 		return vp_fail(cause, p.err, "cannot build the plan: %s",

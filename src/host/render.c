@@ -15,7 +15,7 @@ sigil(const char *action)
 	if (strcmp(action, "create") == 0 || strcmp(action, "install") == 0 ||
 	    strcmp(action, "add") == 0)
 		return '+';
-	if (strcmp(action, "remove") == 0)
+	if (strcmp(action, "remove") == 0 || strcmp(action, "delete") == 0)
 		return '-';
 	return '~';
 }

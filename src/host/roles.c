@@ -257,6 +257,15 @@ merge_role(const char *datadir, const char *role, json_t *doc,
 			json_object_set_new(e, "secret", json_true());
 		json_object_del(e, "content_from");
 	}
+	if ((e = json_object_get(doc, "ntp")) != NULL &&
+	    (from = json_string_value(json_object_get(e, "content_from"))) !=
+	    NULL) {
+		if ((f = bundle_get(b, role, from, cause)) == NULL)
+			return VP_ERR_NOTFOUND;
+		json_object_set_new(e, "content", json_stringn(f->data,
+		    f->len));
+		json_object_del(e, "content_from");
+	}
 	if ((from = json_string_value(json_object_get(doc, "ufw_from"))) !=
 	    NULL) {
 		if ((f = bundle_get(b, role, from, cause)) == NULL)

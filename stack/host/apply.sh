@@ -221,10 +221,10 @@ vp_hostname() {
 	vp_ok
 }
 
-# vp_service NAME ENABLE START RESTART NEEDS  (each 0 or 1; NEEDS "-" or
+# vp_service NAME ENABLE START RESTART NEEDS  (each 0 or 1; NEEDS "-",
 # "audit": when the kernel refuses audit here (a container's PID
 # namespace), the service is enabled but not started, and the verify
-# facts say so)
+# facts say so; or "clock": the plan already left out what cannot run)
 vp_service() {
 	if [ "${5:--}" = audit ] && { [ "$3" = 1 ] || [ "$4" = 1 ]; } &&
 	    command -v auditctl >/dev/null 2>&1 &&
@@ -233,6 +233,12 @@ vp_service() {
 	fi
 	if vp_systemd; then
 		[ "$2" = 0 ] || vp_run systemctl enable -- "$1.service"
+		# a package this apply installed may have started it with its
+		# default configuration, before vpai wrote its files: restart
+		# (which starts a stopped unit too)
+		if [ "$3" = 1 ] && [ "$vp_installed" = 1 ]; then
+			set -- "$1" "$2" 0 1
+		fi
 		[ "$3" = 0 ] || vp_run systemctl start -- "$1.service"
 		[ "$4" = 0 ] || vp_run systemctl restart -- "$1.service"
 	else

@@ -30,6 +30,8 @@
 #                  not answer), t ip IPV4 (tailscale ip -4): the VPN IP.
 #                  Probed in the background, each tailscale call bounded
 #                  by timeout(1): gathering never blocks on the VPN.
+#   n:clock        n i ok|nosystemd|container: can systemd-timesyncd run
+#                  here (it needs systemd; its unit skips containers)
 #
 # First "BEGIN" (what comes before is ignored), then always: O os-release, M MemTotal kB, H /etc/hostname, h live hostname,
 # T /etc/timezone, L /etc/localtime link, I init (systemd|sysv), R uid,
@@ -144,6 +146,16 @@ vp_facts() {
 			;;
 		l:*)
 			vp_locale "$vp_i" "$vp_v"
+			;;
+		n:clock)
+			if [ ! -d /run/systemd/system ]; then
+				echo "n $vp_i nosystemd"
+			elif systemd-detect-virt -q --container 2>/dev/null
+			then
+				echo "n $vp_i container"
+			else
+				echo "n $vp_i ok"
+			fi
 			;;
 		n:audit)
 			if ! command -v auditctl >/dev/null 2>&1; then

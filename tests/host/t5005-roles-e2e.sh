@@ -43,6 +43,13 @@
 #     /etc/ufw, then fails (confirm.timeout 600 s: the timer would fire in
 #     10 min); the host "reboots" (docker restart -t 0: the timer dies);
 #     the @reboot hook restores the previous configuration at boot.
+#  5. ufw rule deletion: 443/udp removed from the test's copy of the rules
+#     template; the converge deletes that rule (vpai's: comment 'vpai'),
+#     keeps a rule the operator added by hand (no comment), tags an
+#     untagged copy of a wanted rule (a host converged before rules were
+#     tagged); commit-confirmed; the next converge has 0 changes.
+#  NTP (step 2): systemd-timesyncd installed, its drop-in with the site's
+#     ntp_servers; the service is a "!" line (no systemd in this container).
 # Skipped when docker or the base image (images/build.sh) is not available.
 # shellcheck disable=SC2016 # dpkg-query formats
 set -euo pipefail
@@ -109,6 +116,7 @@ docker_source: $2
 vpn_verified: true
 vpn_headscale_ip: $IP
 vpn_network_cidr: $CIDR
+ntp_servers: ntp1.vpai.test ntp2.vpai.test
 EOF
 }
 site "$D/site-debian.yml" debian
@@ -157,14 +165,15 @@ ok "sshd -T: port 804 on $IP only, no root or password login, AllowUsers deploy"
 ufw=$(in_host ufw status verbose)
 grep -qx 'Status: active' <<<"$ufw" || fail "ufw not active"
 grep -q '^Default: deny (incoming), allow (outgoing)' <<<"$ufw" || { echo "$ufw"; fail "ufw defaults"; }
-for rule in '80/tcp +ALLOW IN +Anywhere *$' '443/tcp +ALLOW IN +Anywhere *$' '443/udp +ALLOW IN +Anywhere *$' \
-    "804/tcp +ALLOW IN +${CIDR//./\\.} *\$" '41641/udp +ALLOW IN +Anywhere *$'; do
+# every rule vpai adds carries the comment 'vpai' (how it finds its own)
+for rule in '80/tcp +ALLOW IN +Anywhere +# vpai$' '443/tcp +ALLOW IN +Anywhere +# vpai$' '443/udp +ALLOW IN +Anywhere +# vpai$' \
+    "804/tcp +ALLOW IN +${CIDR//./\\.} +# vpai\$" '41641/udp +ALLOW IN +Anywhere +# vpai$'; do
 	grep -Eq "^$rule" <<<"$ufw" || { echo "$ufw"; fail "ufw: no rule /$rule/"; }
 done
 if grep -Eq '^804/tcp +ALLOW IN +Anywhere' <<<"$ufw"; then fail "ufw: SSH open to anywhere"; fi
 in_host iptables -S ufw-user-input | grep -q -- "-s $CIDR .*--dport 804 -j ACCEPT" ||
     fail "iptables: no SSH rule from $CIDR"
-ok "ufw active: deny incoming; 80, 443, 41641/udp; SSH 804 only from the VPN CIDR $CIDR (iptables loaded)"
+ok "ufw active: deny incoming; 80, 443, 41641/udp; SSH 804 only from the VPN CIDR $CIDR (iptables loaded); each rule commented 'vpai'"
 
 in_host fail2ban-client ping | grep -q pong || fail "fail2ban not running"
 in_host fail2ban-client status | grep -q 'Jail list:.*sshd' || fail "fail2ban: no sshd jail"
@@ -209,6 +218,15 @@ in_host grep -qx 'LANG=fr_FR.UTF-8' /etc/default/locale || fail "/etc/default/lo
 [ "$(in_host readlink /etc/localtime)" = /usr/share/zoneinfo/Europe/Paris ] || fail "timezone"
 ok "locale fr_FR.UTF-8 generated and set as LANG; timezone Europe/Paris"
 
+# NTP: the package and the drop-in are real; the service cannot run in this
+# sysv container (no systemd) and is a "!" line (asserted in conv2 below)
+in_host dpkg-query -W -f='${Status}' systemd-timesyncd | grep -q 'ok installed' || fail "systemd-timesyncd not installed"
+[ "$(in_host grep '^NTP=' /etc/systemd/timesyncd.conf.d/vpai.conf)" = 'NTP=ntp1.vpai.test ntp2.vpai.test' ] ||
+    fail "timesyncd drop-in: not the site's ntp_servers"
+[ "$(in_host stat -c '%a %U' /etc/systemd/timesyncd.conf.d/vpai.conf)" = '644 root' ] || fail "timesyncd drop-in: mode/owner"
+grep -q '^! service systemd-timesyncd: .*no systemd here' "$D/conv1.out" || { cat "$D/conv1.out"; fail "converge: timesyncd not reported with '!'"; }
+ok "ntp: systemd-timesyncd installed, drop-in NTP= the site's ntp_servers; service reported with '!' (no systemd here)"
+
 [ "$(in_host hostname)" = vps-prod-01 ] && [ "$(in_host cat /etc/hostname)" = vps-prod-01 ] || fail "hostname"
 dom=$(sed -n 's/^domain_name: *//p' "$D/site-debian.yml" | tr -d "\"'")
 dom=${dom:-vpai.localhost}
@@ -232,6 +250,8 @@ grep -q '^0 to change' "$D/conv2.out" || { cat "$D/conv2.out"; fail "second conv
 grep -q ': 1 round trip' "$D/conv2.err" || { cat "$D/conv2.err"; fail "second converge: round trips"; }
 grep -q '^! service auditd: .*the kernel refuses audit here' "$D/conv2.out" ||
     { cat "$D/conv2.out"; fail "second converge: auditd not reported"; }
+grep -q '^! service systemd-timesyncd: .*no systemd here' "$D/conv2.out" ||
+    { cat "$D/conv2.out"; fail "second converge: systemd-timesyncd not reported"; }
 ok "second converge: 0 changes, 1 round trip"
 
 # ---- 3. docker-ce (the default) at plan level ----
@@ -285,6 +305,32 @@ grep -q '^1 to change' "$D/conv3.out" && grep -q '^~ file /etc/hosts: update' "$
 conv "$D/conv4" "ssh://deploy@$IP:804" || { cat "$D/conv4.out" "$D/conv4.err"; fail "converge after the reboot (2)"; }
 grep -q '^0 to change' "$D/conv4.out" || { cat "$D/conv4.out"; fail "converge after the reboot not a no-op"; }
 ok "converge after the reboot: only docker's regenerated /etc/hosts redone, then 0 changes"
+
+# ---- 5. ufw: a rule removed from the rules file is deleted; the operator's stay ----
+# The operator's own rule (no comment), and 80/tcp as a vpai from before
+# rules were tagged left it (no comment: re-added with it, i.e. adopted).
+in_host ufw allow 8080/tcp >/dev/null
+in_host ufw delete allow proto tcp from any to any port 80 >/dev/null
+in_host ufw allow proto tcp from any to any port 80 >/dev/null
+in_host ufw status verbose | grep -Eq '^80/tcp +ALLOW IN +Anywhere *$' || fail "ufw: untagged 80/tcp setup"
+sed -i '/^allow 443\/udp$/d' "$D/stack/templates/host/ufw.rules.j2"
+grep -q '443/udp' "$D/stack/templates/host/ufw.rules.j2" && fail "stack copy: 443/udp still in the rules"
+conv "$D/conv5" "ssh://deploy@$IP:804" || { cat "$D/conv5.out" "$D/conv5.err"; fail "converge without 443/udp"; }
+for l in '^- ufw allow 443/udp from any: delete' '^~ ufw allow 80/tcp from any: tag' '^2 to change'; do
+	grep -q "$l" "$D/conv5.out" || { cat "$D/conv5.out"; fail "converge without 443/udp: no /$l/"; }
+done
+grep -q "confirmed: .* port 804" "$D/conv5.out" || { cat "$D/conv5.out"; fail "ufw delete: not commit-confirmed"; }
+in_host test ! -e /var/lib/vpai/confirm || fail "ufw delete: confirm dir left behind"
+ufw=$(in_host ufw status verbose)
+if grep -q '443/udp' <<<"$ufw"; then echo "$ufw"; fail "ufw: 443/udp still there"; fi
+grep -Eq '^8080/tcp +ALLOW IN +Anywhere *$' <<<"$ufw" || { echo "$ufw"; fail "ufw: the operator's 8080/tcp was touched"; }
+grep -Eq '^80/tcp +ALLOW IN +Anywhere +# vpai$' <<<"$ufw" || { echo "$ufw"; fail "ufw: 80/tcp not tagged"; }
+grep -Eq '^443/tcp +ALLOW IN +Anywhere +# vpai$' <<<"$ufw" || { echo "$ufw"; fail "ufw: 443/tcp gone"; }
+in_host iptables -S ufw-user-input | grep -q -- '-p udp .*--dport 443 ' && fail "iptables: 443/udp still loaded"
+conv "$D/conv6" "ssh://deploy@$IP:804" || { cat "$D/conv6.out" "$D/conv6.err"; fail "converge after the delete"; }
+grep -q '^0 to change' "$D/conv6.out" || { cat "$D/conv6.out"; fail "converge after the delete not a no-op"; }
+ok "ufw: 443/udp (vpai's, gone from the rules) deleted, commit-confirmed; the operator's 8080/tcp kept; untagged 80/tcp adopted; then 0 changes"
+
 left=$(in_host find /etc /opt /var/lib/vpai /run -name '*.vpai-tmp.*' 2>/dev/null || true)
 [ -z "$left" ] || fail "temp files left on the host: $left"
 ok "no half-written file (*.vpai-tmp.*) left on the host after the failed and reverted applies"

@@ -515,23 +515,62 @@ put_file(const char *dir, const char *name, const char *text)
 }
 
 /* Roles: templates, content_from, ufw_from, skip, merged users. */
+/* "ntp": the facts of its expansion plus every other time daemon. */
+T_TEST(facts_query_ntp)
+{
+	json_t		*want = json_pack("{s:{s:s}}", "ntp", "content",
+	    "[Time]\n");
+	struct vp_argv	 q = VP_ARGV_INIT;
+	char		*cause = NULL, *all = NULL;
+	size_t		 i, n = 0;
+	const char	*need[] = { "p:systemd-timesyncd", "p:chrony",
+	    "p:ntpsec", "p:ntp", "p:openntpd", "v:systemd-timesyncd",
+	    "n:clock", "/etc/systemd/timesyncd.conf.d/vpai.conf",
+	    ":/etc/systemd/timesyncd.conf.d", NULL };
+
+	T_INTEQ(vp_host_facts_query(want, &q, &cause), 0);
+	for (i = 0; i < q.n; i++)
+		n += strlen(q.v[i]) + 2;
+	T_ASSERT((all = calloc(1, n + 2)) != NULL);
+	for (i = 0; all != NULL && i < q.n; i++) {
+		strcat(all, " ");
+		strcat(all, q.v[i]);
+		strcat(all, " ");
+	}
+	for (i = 0; all != NULL && need[i] != NULL; i++) {
+		char w[128];
+
+		snprintf(w, sizeof(w), "%s%s ", need[i][0] == '/' ||
+		    need[i][0] == ':' ? "" : " ", need[i]);
+		if (strstr(all, w) == NULL)
+			fprintf(stderr, "  query lacks '%s': %s\n", need[i], all);
+		T_ASSERT(strstr(all, w) != NULL);
+	}
+	free(all);
+	free(cause);
+	vp_argv_release(&q);
+	json_decref(want);
+}
+
 T_TEST(roles_want)
 {
 	char			 root[] = "/tmp/u-host-roles.XXXXXX", p[4200];
 	struct bundle_file	 files[] = {
 		{ "host/ssh/x.conf", 0600, 0, 0, "Port 804\n", 9, 1, NULL },
+		{ "host/timesyncd/vpai.conf", 0644, 0, 0, "[Time]\nNTP=a b\n",
+		  15, 0, NULL },
 		{ "host/ufw/rules", 0644, 0, 0, "default incoming deny\n"
 		  "default routed deny\nallow 804/tcp from 10.0.0.0/8 # ssh\n"
 		  "allow 443/udp\n", 82, 0, NULL },
 	};
-	struct bundle		 b = { files, 2, NULL };
+	struct bundle		 b = { files, 3, NULL };
 	json_t			*vars = json_pack("{s:s,s:s}", "user", "ops",
 				    "routes", "fd00:1::/64,10.9.0.0/24");
 	json_t			*want = NULL, *sk = NULL, *u;
 	char			*cause = NULL;
 	int			 r;
 
-	files[1].len = strlen(files[1].data);
+	files[2].len = strlen(files[2].data);
 	T_ASSERT(mkdtemp(root) != NULL);
 	snprintf(p, sizeof(p), "%s/host", root);
 	mkdir(p, 0700);
@@ -547,7 +586,8 @@ T_TEST(roles_want)
 	put_file(root, "host/roles/b.yml", "users:\n  - name: {{ user }}\n"
 	    "    groups: [docker, sudo]\npackages:\n  present: [ufw]\n"
 	    "files:\n  - path: /etc/ssh/sshd_config.d/v.conf\n"
-	    "    content_from: host/ssh/x.conf\nufw_from: host/ufw/rules\n");
+	    "    content_from: host/ssh/x.conf\nufw_from: host/ufw/rules\n"
+	    "ntp:\n  content_from: host/timesyncd/vpai.conf\n");
 	r = vp_host_roles_want(root, vars, &b, &want, &sk, &cause);
 	T_INTEQ(r, 0);
 	if (r != 0)
@@ -580,6 +620,10 @@ T_TEST(roles_want)
 		    "fd00:1::/64");
 		T_STREQ(json_string_value(json_array_get(u, 1)),
 		    "10.9.0.0/24");
+		u = json_object_get(want, "ntp");
+		T_STREQ(json_string_value(json_object_get(u, "content")),
+		    "[Time]\nNTP=a b\n");
+		T_ASSERT(json_object_get(u, "content_from") == NULL);
 		T_INTEQ((int)json_array_size(sk), 1);
 		T_STREQ(json_string_value(json_object_get(json_array_get(sk,
 		    0), "role")), "skipme");
@@ -590,8 +634,8 @@ T_TEST(roles_want)
 	free(cause);
 	cause = NULL;
 	/* a bad rule line and a missing bundle file are errors */
-	files[1].data = "allow everything\n";
-	files[1].len = strlen(files[1].data);
+	files[2].data = "allow everything\n";
+	files[2].len = strlen(files[2].data);
 	T_ASSERT(vp_host_roles_want(root, vars, &b, &want, &sk, &cause) != 0);
 	T_ASSERT(cause != NULL && strstr(cause, "host/ufw/rules: line 1") !=
 	    NULL);
@@ -650,6 +694,7 @@ main(void)
 	T_RUN(facts_parse);
 	T_RUN(mask);
 	T_RUN(plan_fixtures);
+	T_RUN(facts_query_ntp);
 	T_RUN(apply_script_quotes_once);
 	T_RUN(local_converge);
 	T_RUN(large_file_no_diff);
