@@ -19,8 +19,9 @@
 # cannot be set are "!" lines.  "Boot" is the image's sysv boot
 # (testhost.Dockerfile) with --tmpfs /run.
 #
-# The test's "VPN" is the docker bridge: vpn_verified true, vpn_headscale_ip
-# the container's address, vpn_network_cidr the bridge's subnet, so sshd's
+# The test's "VPN" is the container's docker network (10.250.5.0/24, fixed
+# address): vpn_verified true, vpn_headscale_ip the container's address,
+# vpn_network_cidr the network's subnet, so sshd's
 # ListenAddress and ufw's "SSH from the VPN CIDR" are exercised for real.
 # The plan only restricts SSH to the VPN when the host's tailscale IPv4 (a
 # fact) is vpn_headscale_ip: tailscale is a STAND-IN here
@@ -62,14 +63,20 @@ ok() { echo "ok   $*"; }
 # shellcheck source=tests/host/testhost-lib.sh
 . "$S/tests/host/testhost-lib.sh"
 testhost_available || { echo "skip: no docker or no base image $TESTHOST_BASE (images/build.sh)"; exit 77; }
-trap testhost_stop EXIT
+# The host's own network with a fixed address, as a VPS keeps its address
+# across reboots: on docker's default bridge a restarted container can get
+# another address, and sshd's ListenAddress (the old one) then cannot bind.
+NET=vpai-test-roles-$$
+CIDR=10.250.5.0/24
+trap 'testhost_stop; docker network rm "$NET" >/dev/null 2>&1' EXIT
+docker network create --subnet "$CIDR" "$NET" >/dev/null || fail "docker network create $CIDR"
 t_start=$(date +%s)
 # --hostname: the name the site wants, as a cloud provider sets it (docker
 # owns the live hostname; sethostname needs CAP_SYS_ADMIN)
 testhost_start vpai-test-roles --hostname vps-prod-01 --tmpfs /run \
+    --network "$NET" --ip 10.250.5.10 \
     --cap-add NET_ADMIN --cap-add NET_RAW --cap-add AUDIT_CONTROL --cap-add AUDIT_WRITE
-CIDR=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
-[ -n "$CIDR" ] || fail "no subnet for the docker bridge"
+[ "$IP" = 10.250.5.10 ] || fail "test host address $IP, expected 10.250.5.10"
 # the tailscale STAND-IN, joined: its VPN IP is the container's address
 docker cp "$S/tests/host/tailscale-standin" "$NAME:/usr/bin/tailscale"
 in_host sh -c "mkdir -p /var/lib/tailscale-standin && cd /var/lib/tailscale-standin &&
