@@ -12,6 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/pipeline.h"
+#include "core/child.h"
 #include "core/opt.h"
 #include "host/host.h"
 #include "transport/transport.h"
@@ -177,6 +178,10 @@ run(const struct vp_cmd *cmd, int apply, struct vp_ctx *ctx, int argc,
 	}
 	if (apply) {
 		fflush(stdout);
+		if ((r = vp_catch_interrupts()) != 0) {
+			r = vp_fail(&cause, r, "cannot catch SIGINT");
+			goto out;
+		}
 		if ((r = vp_host_apply(t, ctx->stack_dir, want, ops, &res,
 		    &cause)) != 0)
 			goto out;

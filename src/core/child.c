@@ -325,3 +325,32 @@ vp_child_run(struct vp_child *c, char **cause)
 	if (perr[0] >= 0) { close(perr[0]); close(perr[1]); }
 	return r;
 }
+
+static volatile sig_atomic_t	interrupted;
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+int
+vp_catch_interrupts(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) != 0 ||
+	    sigaction(SIGTERM, &sa, NULL) != 0)
+		return VP_ERR_IO;
+	return VP_OK;
+}
+
+int
+vp_interrupted(void)
+{
+	return interrupted != 0;
+}

@@ -72,4 +72,14 @@ int	vp_child_is_remote(const char *prog);
 /* Search PATH for an executable; returns 1 when found. */
 int	vp_have_program(const char *name);
 
+/*
+ * Ctrl-C during a remote step: from here on SIGINT and SIGTERM only set a
+ * flag instead of killing vpai (the children of the foreground process
+ * group, ssh among them, still get Ctrl-C from the terminal), so that the
+ * command can say which host and step were interrupted, close its
+ * connections and exit 130.  vp_interrupted() is 1 once one came.
+ */
+int	vp_catch_interrupts(void);
+int	vp_interrupted(void);
+
 #endif

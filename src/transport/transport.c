@@ -370,6 +370,13 @@ vp_target_run(struct vp_target *t, const char *const *argv, const void *in,
 		r = vp_fail(cause, VP_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	if (t->spec.kind == VP_TARGET_SSH && vp_interrupted()) {
+		r = vp_fail(cause, VP_ERR_INTERRUPTED, "'%s': interrupted "
+		    "(SIGINT/SIGTERM): the host finishes or stops its current "
+		    "command, files are replaced whole or not at all; re-run "
+		    "to converge", t->name);
+		goto out;
+	}
 	if (t->spec.kind == VP_TARGET_SSH && res->status == 255) {
 		r = vp_fail(cause, VP_ERR_REMOTE, "'%s': cannot connect: %s",
 		    t->name, *ll ? ll : "ssh failed (exit 255)");

@@ -136,9 +136,11 @@ conv() {	# conv OUT TARGET [args...]
 }
 # interrupted: Ctrl-C (SIGINT to vpai's process group: vpai and its ssh)
 # while apt-get installs on the host; the step in progress finishes, the
-# remote script dies at its next write, nothing is half-written, and the
-# re-run below converges
-setsid "$VPAI" --site "$D/site-debian.yml" converge --secrets "$SECRETS" \
+# remote script dies at its next write, nothing is half-written, vpai says
+# which host and step were interrupted (exit 130), and the re-run below
+# converges.  env --default-signal: bash starts background jobs with
+# SIGINT ignored; a terminal's Ctrl-C finds the default disposition.
+setsid env --default-signal=INT "$VPAI" --site "$D/site-debian.yml" converge --secrets "$SECRETS" \
     --target "ssh://deploy@$IP" --ssh-config "$SSH_CONFIG" --become \
     >"$D/int.out" 2>"$D/int.err" &
 VPID=$!
@@ -146,8 +148,9 @@ for _ in $(seq 300); do in_host pgrep -x apt-get >/dev/null && break; sleep 0.1;
 in_host pgrep -x apt-get >/dev/null || { cat "$D/int.out" "$D/int.err"; fail "interrupt: apt-get never ran"; }
 kill -INT -- "-$VPID" 2>/dev/null || true
 rc=0; wait "$VPID" || rc=$?
-[ "$rc" != 0 ] || fail "interrupt: vpai exited 0"
-grep -q "'ssh://deploy@$IP': step 'apply'" "$D/int.err" || { cat "$D/int.err"; fail "interrupt: message"; }
+[ "$rc" = 130 ] || { cat "$D/int.err"; fail "interrupt: vpai exited $rc, expected 130"; }
+grep -q "'ssh://deploy@$IP': step 'apply'.*interrupted (SIGINT/SIGTERM).*re-run to converge" "$D/int.err" ||
+    { cat "$D/int.err"; fail "interrupt: message"; }
 for _ in $(seq 120); do in_host pgrep -f 'apt-get|dpkg' >/dev/null || break; sleep 0.5; done
 in_host dpkg --audit | grep -q . && fail "interrupt: dpkg left packages half-configured"
 left=$(in_host find /etc /opt -name '*.vpai-tmp.*' 2>/dev/null || true)
