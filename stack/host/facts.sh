@@ -25,6 +25,10 @@
 #                  /etc/default/locale)
 #   n:audit        n i ok|denied|unknown: can auditd talk to the kernel here
 #                  (auditctl -s; "denied" in a container's PID namespace)
+#   z:VENDOR/NAME  z i TARGET: the CrowdSec collection's link
+#                  /etc/crowdsec/collections/NAME.yaml (readlink), or
+#                  "file" (a local collection); nothing when absent
+#                  (names validated by vpai: [a-z0-9_.-]/[a-z0-9_.-])
 #
 # First "BEGIN" (what comes before is ignored), then always: O os-release, M MemTotal kB, H /etc/hostname, h live hostname,
 # T /etc/timezone, L /etc/localtime link, I init (systemd|sysv), R uid,
@@ -126,6 +130,14 @@ vp_facts() {
 			;;
 		l:*)
 			vp_locale "$vp_i" "$vp_v"
+			;;
+		z:*)
+			vp_p=/etc/crowdsec/collections/${vp_v#*/}.yaml
+			if [ -L "$vp_p" ]; then
+				echo "z $vp_i $(readlink -- "$vp_p")"
+			elif [ -f "$vp_p" ]; then
+				echo "z $vp_i file"
+			fi
 			;;
 		n:audit)
 			if ! command -v auditctl >/dev/null 2>&1; then
