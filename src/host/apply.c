@@ -258,6 +258,12 @@ emit_op(struct vp_buf *b, const json_t *o, size_t step)
 				return r;
 		return emit_content(b, jstr(o, "content"));
 	}
+	if (strcmp(k, "crowdsec-collection") == 0) {
+		if ((r = vp_buf_adds(b, "vp_cscoll")) != 0 ||
+		    (r = q(b, jstr(o, "id"))) != 0)
+			return r;
+		return vp_buf_addc(b, '\n');
+	}
 	if (strcmp(k, "ufw") == 0) {
 		if ((r = vp_buf_adds(b, "vp_ufw")) != 0)
 			return r;

@@ -178,6 +178,16 @@ vp_host_facts_query(const json_t *want, struct vp_argv *q, char **cause)
 	    json_object_get(want, "vpn_ip") != NULL) &&
 	    (r = q_add(q, "t:", "vpn")) != 0)
 		goto out;
+	if ((o = json_object_get(want, "crowdsec")) != NULL) {
+		/* CS_CAPI may hold credentials: never its content */
+		if (!jbool_or(o, "online", 1) &&
+		    ((r = q_file(q, "-", CS_DIR)) != 0 ||
+		    (r = q_file(q, "-", CS_CAPI)) != 0))
+			goto out;
+		json_array_foreach(json_object_get(o, "collections"), i, v)
+			if ((r = q_add(q, "z:", json_string_value(v))) != 0)
+				goto out;
+	}
  out:
 	json_decref(w);
 	if (r != 0)
@@ -317,7 +327,7 @@ parse_line(json_t *facts, const char *line, size_t len,
 		return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
 	tag = copy[0];
 	rest = len > 2 ? copy + 2 : copy + len;
-	if (strchr("FJYBSUNGVCKlnr", tag) != NULL) {
+	if (strchr("FJYBSUNGVCKlnrz", tag) != NULL) {
 		idx = strtol(rest, &e, 10);
 		if (idx < 1 || (size_t)idx > q->n || (*e != ' ' &&
 		    *e != '\0')) {
@@ -562,6 +572,14 @@ parse_line(json_t *facts, const char *line, size_t len,
 			}
 			free(k);
 		}
+		break;
+	case 'z':
+		/*
+		 * facts.crowdsec_collections.NAME: the target of cscli's
+		 * link, or "file" (a local collection)
+		 */
+		json_object_set_new(obj_at(facts, "crowdsec_collections"), qv,
+		    json_string(rest));
 		break;
 	case 'n':
 		/* facts.kernel.audit: ok | denied | unknown */

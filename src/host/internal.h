@@ -41,6 +41,21 @@ host_hosts_file(const json_t *want)
 }
 
 /*
+ * CrowdSec (want "crowdsec", docs/HOST.md): with "online": false the
+ * Central API credentials file holds only a comment before the package is
+ * installed, so Debian's postinst skips `cscli capi register` (its
+ * README.Debian) and crowdsec runs with the Central API disabled.
+ * Collections are enabled when CS_COLLECTIONS/NAME.yaml (NAME without the
+ * vendor) is cscli's link to .../collections/VENDOR/NAME.yaml.
+ */
+#define CS_DIR		"/etc/crowdsec"
+#define CS_CAPI		"/etc/crowdsec/online_api_credentials.yaml"
+#define CS_COLLECTIONS	"/etc/crowdsec/collections"
+#define CS_OFFLINE	"# vpai: crowdsec.online is false: no Central API " \
+			"registration\n# (Debian's README.Debian; empty this " \
+			"file and run 'cscli capi register'\n# to join it)\n"
+
+/*
  * Name the step in a transport error: "'T': cannot connect: ..." becomes
  * "'T': step 'STEP': cannot connect: ..." (other causes get the whole
  * "'T': step 'STEP'" prefix).  Returns r.

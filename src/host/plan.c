@@ -7,8 +7,10 @@
  * of a file, one cron entry, one key); the file/crontab op next to them
  * carries the change.  Ops come in apply order: apt repositories (and one
  * apt-update when they change), packages, groups, users, directories,
- * files, sysctl, crontabs, timezone, hostname, locale, tailscale, services,
- * firewall.  No-ops with "warn": true say that something cannot be done
+ * files, sysctl, crontabs, timezone, hostname, locale, tailscale, CrowdSec
+ * collections, services, firewall.  CrowdSec's "offline" marker file (and
+ * its directory) comes before the packages: the package's postinst reads
+ * it.  No-ops with "warn": true say that something cannot be done
  * on this host (auditd where the kernel refuses audit, systemd-timesyncd
  * without systemd, a read-only /proc/sys key); they are printed even
  * without -v.  "ntp" is expanded first (host_want_ntp).
@@ -125,6 +127,19 @@ check_list(const json_t *want, const char *key, const char *origin,
 	return VP_OK;
 }
 
+/* A hub item name: VENDOR/NAME, each [a-z0-9_.-]+, no "..". */
+static int
+crowdsec_name(const char *s)
+{
+	const char *sl = strchr(s, '/');
+
+	return sl != NULL && sl != s && sl[1] != '\0' &&
+	    strchr(sl + 1, '/') == NULL && strstr(s, "..") == NULL &&
+	    s[0] != '.' && sl[1] != '.' &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-/") ==
+	    strlen(s);
+}
+
 int
 vp_host_want_check(const json_t *want, const char *origin, char **cause)
 {
@@ -133,7 +148,7 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 	    "directories", "files", "lines", "sysctl", "authorized_keys",
 	    "services", "cron", "ufw", "timezone", "locale", "hostname",
 	    "hosts", "hosts_file", "secrets", "confirm", "tailscale",
-	    "vpn_ip", "ntp", NULL };
+	    "vpn_ip", "ntp", "crowdsec", NULL };
 	static const char *const lists[] = { "apt_repos", "groups", "users",
 	    "directories", "files", "lines", "authorized_keys", "services",
 	    "cron", "hosts", "secrets", NULL };
@@ -364,6 +379,35 @@ vp_host_want_check(const json_t *want, const char *origin, char **cause)
 			if (strcmp(s, "content") != 0)
 				WERR("%s: ntp.%s: unknown key (expected "
 				    "\"content\")", origin, s);
+	}
+	if ((o = json_object_get(want, "crowdsec")) != NULL) {
+		static const char *const ck[] = { "online", "collections",
+		    NULL };
+
+		if (!json_is_object(o))
+			WERR("%s: crowdsec: expected an object", origin);
+		json_object_foreach((json_t *)o, k, v) {
+			found = 0;
+			for (i = 0; ck[i] != NULL; i++)
+				found |= strcmp(ck[i], k) == 0;
+			if (!found)
+				WERR("%s: crowdsec: key '%s': unknown key "
+				    "(expected online, collections)", origin, k);
+		}
+		if ((v = json_object_get(o, "online")) != NULL &&
+		    !json_is_boolean(v))
+			WERR("%s: crowdsec.online: expected true or false",
+			    origin);
+		if ((v = json_object_get(o, "collections")) != NULL &&
+		    !json_is_array(v))
+			WERR("%s: crowdsec.collections: expected a list",
+			    origin);
+		json_array_foreach(json_object_get(o, "collections"), i, v)
+			if (!json_is_string(v) || !crowdsec_name(
+			    json_string_value(v)))
+				WERR("%s: crowdsec.collections[%zu]: expected a "
+				    "hub name like \"crowdsecurity/sshd\"",
+				    origin, i);
 	}
 	if ((o = json_object_get(want, "ufw")) != NULL) {
 		s = jstr_or(o, "default_incoming", "deny");
@@ -905,6 +949,79 @@ plan_apt_repos(struct plan *p)
 	free(key);
 	free(list);
 	vp_buf_release(&src);
+	return r;
+}
+
+/*
+ * crowdsec.online false: the marker file (a comment only) must be there
+ * before the package's postinst runs, so it is planned before packages.
+ * An existing file may hold the Central API login and password: its
+ * content is never gathered (query "-") and the diff is hidden.
+ */
+static int
+plan_crowdsec_pre(struct plan *p)
+{
+	const json_t	*o = json_object_get(p->want, "crowdsec");
+	int		 r;
+
+	if (o == NULL || jbool_or(o, "online", 1))
+		return VP_OK;
+	if ((r = plan_dir(p, CS_DIR, "0755", "root", "root")) != 0)
+		return r;
+	return plan_file(p, "crowdsec", CS_CAPI, CS_OFFLINE, "0600", "root",
+	    "root", fact(p, "files", CS_CAPI) != NULL);
+}
+
+/*
+ * crowdsec.collections: enabled when the fact (the target of
+ * CS_COLLECTIONS/NAME.yaml, "file" for a local one) ends with
+ * "/collections/VENDOR/NAME.yaml".  Otherwise `cscli collections install`
+ * (which needs the hub: hub-cdn.crowdsec.net).  The op's "path" lets a
+ * service restart_on CS_COLLECTIONS "/".
+ */
+static int
+plan_crowdsec(struct plan *p)
+{
+	const json_t	*v, *f;
+	const char	*n, *t;
+	char		*suf = NULL, *path = NULL;
+	size_t		 i, tl, sl;
+	json_t		*op;
+	int		 r = VP_OK;
+
+	json_array_foreach(json_object_get(json_object_get(p->want,
+	    "crowdsec"), "collections"), i, v) {
+		n = json_string_value(v);
+		free(suf);
+		free(path);
+		if (asprintf(&suf, "/collections/%s.yaml", n) < 0) {
+			suf = path = NULL;
+			r = vp_fail(p->cause, VP_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if (asprintf(&path, "%s/%s.yaml", CS_COLLECTIONS,
+		    strchr(n, '/') + 1) < 0) {
+			path = NULL;
+			r = vp_fail(p->cause, VP_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		f = fact(p, "crowdsec_collections", n);
+		t = json_string_value(f);
+		tl = t ? strlen(t) : 0;
+		sl = strlen(suf);
+		if (t != NULL && (strcmp(t, "file") == 0 || (tl >= sl &&
+		    strcmp(t + tl - sl, suf) == 0))) {
+			op_add(p, "crowdsec-collection", n, "noop", "enabled "
+			    "(%s)", strcmp(t, "file") == 0 ? "local" : t);
+			continue;
+		}
+		op = op_add(p, "crowdsec-collection", n, "install", "%s",
+		    t == NULL ? "not enabled" : "links elsewhere");
+		json_object_set_new(op, "path", json_string(path));
+	}
+ out:
+	free(suf);
+	free(path);
 	return r;
 }
 
@@ -1576,19 +1693,31 @@ host_want_ntp(const json_t *want, const json_t *facts, const char **other)
 	return w;
 }
 
-/* Does any op change path? */
+/*
+ * Does any op change path?  A path ending with "/" matches everything
+ * under it.  File and directory ops change their id, crowdsec-collection
+ * ops their "path".
+ */
 static int
 path_changes(const struct plan *p, const char *path)
 {
 	const json_t	*o;
-	size_t		 i;
+	const char	*k, *at;
+	size_t		 i, n = strlen(path);
+	int		 dir = n > 1 && path[n - 1] == '/';
 
-	json_array_foreach(p->ops, i, o)
-		if ((strcmp(jstr(o, "op"), "file") == 0 ||
-		    strcmp(jstr(o, "op"), "directory") == 0) &&
-		    strcmp(jstr(o, "id"), path) == 0 &&
-		    strcmp(jstr(o, "action"), "noop") != 0)
+	json_array_foreach(p->ops, i, o) {
+		k = jstr(o, "op");
+		if (strcmp(k, "file") == 0 || strcmp(k, "directory") == 0)
+			at = jstr(o, "id");
+		else if (strcmp(k, "crowdsec-collection") == 0)
+			at = jstr(o, "path");
+		else
+			continue;
+		if (strcmp(jstr(o, "action"), "noop") != 0 &&
+		    (dir ? strncmp(at, path, n) == 0 : strcmp(at, path) == 0))
 			return 1;
+	}
 	return 0;
 }
 
@@ -2056,12 +2185,14 @@ vp_host_plan(const json_t *want, const json_t *facts, json_t **ops,
 	p.err = 0;
 	if ((r = plan_vpn_check(&p)) != 0 ||
 	    (r = plan_apt_repos(&p)) != 0 ||
+	    (r = plan_crowdsec_pre(&p)) != 0 ||
 	    (r = plan_packages(&p)) != 0 || (r = plan_groups(&p)) != 0 ||
 	    (r = plan_users(&p)) != 0 || (r = plan_dirs(&p)) != 0 ||
 	    (r = plan_files(&p)) != 0 || (r = plan_sysctl(&p)) != 0 ||
 	    (r = plan_akeys(&p)) != 0 || (r = plan_cron(&p)) != 0 ||
 	    (r = plan_tz_host(&p)) != 0 || (r = plan_locale(&p)) != 0 ||
-	    (r = plan_tailscale(&p)) != 0 || (r = plan_services(&p)) != 0 ||
+	    (r = plan_tailscale(&p)) != 0 || (r = plan_crowdsec(&p)) != 0 ||
+	    (r = plan_services(&p)) != 0 ||
 	    (r = plan_ntp_other(&p, other)) != 0 ||
 	    (r = plan_ufw(&p)) != 0) {
 		json_decref(p.ops);

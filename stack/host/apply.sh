@@ -348,6 +348,27 @@ vp_tailscale() {
 	vp_ok
 }
 
+# vp_cscoll VENDOR/NAME  (validated by vpai: [a-z0-9_.-]/[a-z0-9_.-])
+# Enable a CrowdSec collection.  Already enabled (Debian's postinst enables
+# linux, sshd, http-cve... from its offline hub when this apply installed
+# the package): nothing to do.  Otherwise `cscli collections install`,
+# which needs the hub (version.crowdsec.net, hub-cdn.crowdsec.net).
+vp_cscoll() {
+	vp_p=/etc/crowdsec/collections/${1#*/}.yaml
+	if [ -L "$vp_p" ]; then
+		case $(readlink -- "$vp_p") in
+		*/collections/"$1".yaml)
+			vp_ok
+			return
+			;;
+		esac
+	fi
+	command -v cscli >/dev/null 2>&1 || vp_fail "cscli is not installed"
+	vp_run cscli --error collections install "$1"
+	[ -e "$vp_p" ] || vp_fail "cscli did not enable '$1'"
+	vp_ok
+}
+
 # vp_ufw ARGS...
 vp_ufw() {
 	command -v ufw >/dev/null 2>&1 || vp_fail "ufw is not installed"

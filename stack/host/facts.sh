@@ -32,6 +32,10 @@
 #                  by timeout(1): gathering never blocks on the VPN.
 #   n:clock        n i ok|nosystemd|container: can systemd-timesyncd run
 #                  here (it needs systemd; its unit skips containers)
+#   z:VENDOR/NAME  z i TARGET: the CrowdSec collection's link
+#                  /etc/crowdsec/collections/NAME.yaml (readlink), or
+#                  "file" (a local collection); nothing when absent
+#                  (names validated by vpai: [a-z0-9_.-]/[a-z0-9_.-])
 #
 # First "BEGIN" (what comes before is ignored), then always: O os-release, M MemTotal kB, H /etc/hostname, h live hostname,
 # T /etc/timezone, L /etc/localtime link, I init (systemd|sysv), R uid,
@@ -155,6 +159,14 @@ vp_facts() {
 				echo "n $vp_i container"
 			else
 				echo "n $vp_i ok"
+			fi
+			;;
+		z:*)
+			vp_p=/etc/crowdsec/collections/${vp_v#*/}.yaml
+			if [ -L "$vp_p" ]; then
+				echo "z $vp_i $(readlink -- "$vp_p")"
+			elif [ -f "$vp_p" ]; then
+				echo "z $vp_i file"
 			fi
 			;;
 		n:audit)

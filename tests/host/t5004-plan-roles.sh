@@ -5,6 +5,7 @@
 #  1. `vpai plan --target ssh://root@IP`: one round trip, the hardening
 #     sshd drop-in shown as a unified diff, the headscale-node role reported
 #     as skipped (tailscale is not in Debian), ufw rules from the bundle,
+#     CrowdSec's packages, collections and services (Central API on),
 #     no secret value in the text or JSON output, nothing changed on the host;
 #  2. `vpai converge` with a role set reduced to what the container can run
 #     (common + the hardening sshd drop-in; docker.io, fail2ban, ufw and
@@ -42,6 +43,16 @@ grep -q '^    +Port 804$' "$D/plan.out" || fail "plan: sshd drop-in diff"
 grep -q '^+ ufw allow 804/tcp from any: add' "$D/plan.out" || fail "plan: ufw rule from the bundle"
 grep -q '^+ apt docker-ce: install' "$D/plan.out" || fail "plan: docker role (docker-ce)"
 grep -q '^+ crontab root: install' "$D/plan.out" || fail "plan: crontab (docker prune + pre-backup)"
+# CrowdSec, the real-VPS path (the fixture site leaves crowdsec_online at its
+# default, true): packages, the three collections, no Central API opt-out
+grep -q '^+ apt crowdsec: install' "$D/plan.out" || fail "plan: crowdsec package"
+grep -q '^+ apt crowdsec-firewall-bouncer: install' "$D/plan.out" || fail "plan: crowdsec-firewall-bouncer package"
+jq -e '[.[] | select(.op == "crowdsec-collection" and .action == "install") | .id] ==
+    ["crowdsecurity/linux", "crowdsecurity/sshd", "crowdsecurity/http-cve"]' "$D/plan.json" >/dev/null ||
+    fail "plan: crowdsec collections linux, sshd, http-cve"
+jq -e '[.[] | select(.op == "service" and (.id | startswith("crowdsec")) and .action == "enable+start")] | length == 2' \
+    "$D/plan.json" >/dev/null || fail "plan: crowdsec services"
+if grep -q 'online_api_credentials' "$D/plan.out"; then fail "plan: Central API opt-out with crowdsec_online at its default"; fi
 jq -e 'map(select(.op == "user" and .id == "deploy"))[0].groups == ["sudo", "docker"]' \
     "$D/plan.json" >/dev/null || fail "plan: deploy user groups not merged"
 sed -n "s/^[a-z_0-9]*: *'\(.*\)'$/\1/p" "$SECRETS" >"$D/secret-values"

@@ -19,6 +19,18 @@
 # cannot be set are "!" lines.  "Boot" is the image's sysv boot
 # (testhost.Dockerfile) with --tmpfs /run.
 #
+# CrowdSec runs offline here (this machine cannot reach crowdsec.net): the
+# test site sets crowdsec_online: false, so vpai writes the Central API
+# credentials file as a comment before installing the package (Debian's
+# documented opt-out, README.Debian).  Debian's crowdsec and
+# crowdsec-firewall-bouncer ship systemd units only: tests/host/standin/
+# holds sysv init scripts that run the units' commands, installed on the
+# test host as NAMED STAND-INS for those units (the container has no
+# systemd).  What runs is the real crowdsec and bouncer: the collections
+# are checked with cscli, an ssh brute force (log lines replayed through
+# crowdsec's own -dsn mode: no journald here) must end as a ban in the
+# bouncer's nftables set.
+#
 # The test's "VPN" is the container's docker network (10.250.5.0/24, fixed
 # address): vpn_verified true, vpn_headscale_ip the container's address,
 # vpn_network_cidr the network's subnet, so sshd's
@@ -35,8 +47,9 @@
 #  2. `vpai converge` as the cloud image's sudo user (deploy), docker.io
 #     site option: 2 round trips, confirmed by a fresh connection on
 #     IP:804; then sshd -T, ufw, fail2ban, sysctl, directories, cron,
-#     unattended-upgrades, auditd rules, locale, docker.io asserted on the
-#     host.  A second converge: 0 changes, 1 round trip.
+#     unattended-upgrades, auditd rules, locale, docker.io, CrowdSec
+#     (collections, Local API, no Central API, bouncer, a ban) asserted on
+#     the host.  A second converge: 0 changes, 1 round trip.
 #  3. `vpai plan` with the default docker_source (docker-ce): the
 #     download.docker.com repository with its signed-by key, apt update and
 #     docker-ce packages are planned.
@@ -108,6 +121,11 @@ in_host sh -c 'useradd -m -s /bin/bash deploy && mkdir -m 700 ~deploy/.ssh &&
     cp /root/.ssh/authorized_keys ~deploy/.ssh/ && chown -R deploy: ~deploy/.ssh &&
     echo "deploy ALL=(ALL) NOPASSWD:ALL" >/etc/sudoers.d/90-cloud-init-users &&
     chmod 440 /etc/sudoers.d/90-cloud-init-users'
+# STAND-INS for crowdsec.service and crowdsec-firewall-bouncer.service (no
+# systemd in the container; see the header)
+for u in crowdsec crowdsec-firewall-bouncer; do
+	in_host sh -c "cat >/etc/init.d/$u && chmod 755 /etc/init.d/$u" <"$S/tests/host/standin/$u.init"
+done
 echo "[$IP]:804 $(cut -d' ' -f2- "$D/known_hosts")" >>"$D/known_hosts"
 cp -r "$S/stack" "$D/stack"
 sed -i '/^services:$/,/^cron:$/ s/^  - name: docker$/&\n    started: false/' "$D/stack/host/roles/docker.yml"
@@ -120,6 +138,7 @@ project_name: vpai
 timezone: Europe/Paris
 locale: fr_FR.UTF-8
 docker_source: $2
+crowdsec_online: false
 vpn_verified: true
 vpn_headscale_ip: $IP
 vpn_network_cidr: $CIDR
@@ -156,7 +175,11 @@ in_host dpkg --audit | grep -q . && fail "interrupt: dpkg left packages half-con
 left=$(in_host find /etc /opt -name '*.vpai-tmp.*' 2>/dev/null || true)
 [ -z "$left" ] || fail "interrupt: temp files left: $left"
 in_host test ! -e /etc/ssh/sshd_config.d/10-vpai.conf || fail "interrupt: ran past the packages step"
-ok "converge interrupted (SIGINT) during apt-get install: exit $rc '$(tail -n 1 "$D/int.err" | cut -c1-120)', dpkg consistent, no temp file, sshd untouched"
+# crowdsec_online: false: the Central API opt-out is written BEFORE the
+# packages (crowdsec's postinst reads it)
+in_host head -n 1 /etc/crowdsec/online_api_credentials.yaml 2>/dev/null | grep -q '^# vpai: crowdsec.online is false' ||
+    fail "interrupt: the crowdsec opt-out file was not written before apt-get"
+ok "converge interrupted (SIGINT) during apt-get install: exit $rc '$(tail -n 1 "$D/int.err" | cut -c1-120)', dpkg consistent, no temp file, sshd untouched, crowdsec opt-out already written"
 t0=$(date +%s)
 conv "$D/conv1" "ssh://deploy@$IP" || { cat "$D/conv1.out" "$D/conv1.err"; fail "converge"; }
 t1=$(date +%s)
@@ -255,6 +278,46 @@ in_host id -nG deploy | tr ' ' '\n' | grep -qx sudo || fail "deploy not in the s
 if in_host dpkg-query -W -f='${Status}' telnet 2>/dev/null | grep -q 'ok installed'; then fail "telnet installed"; fi
 ok "docker.io option: docker.io + docker-compose installed, daemon.json, deploy in docker and sudo"
 
+for p in crowdsec crowdsec-firewall-bouncer nftables; do
+	in_host dpkg-query -W -f='${Status}' "$p" | grep -q 'ok installed' || fail "$p not installed"
+done
+in_host head -n 1 /etc/crowdsec/online_api_credentials.yaml | grep -q '^# vpai: crowdsec.online is false' ||
+    fail "crowdsec: Central API credentials file not vpai's opt-out"
+if in_host grep -q '^login:' /etc/crowdsec/online_api_credentials.yaml; then fail "crowdsec: registered with the Central API"; fi
+# --branch: cscli otherwise asks version.crowdsec.net which hub branch to
+# use before listing anything (unreachable here)
+cols=$(in_host cscli --branch master collections list -o json)
+for c in linux sshd http-cve; do
+	jq -e --arg n "crowdsecurity/$c" '.collections[] | select(.name == $n) | .status == "enabled"' \
+	    <<<"$cols" | grep -qx true || { echo "$cols"; fail "crowdsec: collection $c not enabled"; }
+done
+in_host /etc/init.d/crowdsec status || fail "crowdsec not running"
+in_host test -e /etc/rc2.d/S01crowdsec || fail "crowdsec not enabled"
+in_host cscli lapi status >/dev/null 2>&1 || fail "crowdsec: the Local API does not answer"
+in_host grep -q 'Communication with CrowdSec Central API disabled' /var/log/crowdsec.log || fail "crowdsec: Central API not disabled"
+in_host /etc/init.d/crowdsec-firewall-bouncer status || fail "crowdsec-firewall-bouncer not running"
+in_host cscli bouncers list -o json | jq -e 'map(select(.name | startswith("FirewallBouncer-")))[0].revoked == false' \
+    >/dev/null || fail "crowdsec: the firewall bouncer is not registered"
+ok "CrowdSec: crowdsec + firewall bouncer installed and running (stand-in init scripts), collections linux, sshd, http-cve enabled, Central API off (crowdsec_online: false)"
+# an ssh brute force from 198.51.100.9 (TEST-NET-2), replayed through the
+# sshd collection; the ban must reach the bouncer's nftables set
+# (syslog time stamps of now, in the host's zone: a ban lasts 4 h from the
+# events' time)
+in_host sh -c 't=$(date "+%b %e %H:%M:%S"); for i in 10 11 12 13 14 15 16 17 18 19 20 21; do
+	echo "$t vps-prod-01 sshd[12$i]: Failed password for root from 198.51.100.9 port 40$i ssh2"
+done >/tmp/ssh-bf.log'
+in_host crowdsec -c /etc/crowdsec/config.yaml -dsn file:///tmp/ssh-bf.log -type syslog -no-api >/dev/null 2>&1 ||
+    fail "crowdsec: replaying the ssh log failed"
+in_host cscli decisions list -o json | jq -e 'map(.decisions[]? | select(.value == "198.51.100.9" and .type == "ban"))
+    | length > 0' >/dev/null || { in_host cscli alerts list; fail "crowdsec: no ban decision for the ssh brute force"; }
+for _ in $(seq 30); do
+	in_host nft list set ip crowdsec crowdsec-blacklists 2>/dev/null | grep -q '198\.51\.100\.9' && break
+	sleep 1
+done
+in_host nft list set ip crowdsec crowdsec-blacklists | grep -q '198\.51\.100\.9' ||
+    fail "crowdsec: the ban is not in the bouncer's nftables set"
+ok "CrowdSec: ssh brute force (sshd collection) -> ban decision -> 198.51.100.9 in the bouncer's nftables set"
+
 conv "$D/conv2" "ssh://deploy@$IP:804" || { cat "$D/conv2.out" "$D/conv2.err"; fail "second converge"; }
 grep -q '^0 to change' "$D/conv2.out" || { cat "$D/conv2.out"; fail "second converge not a no-op"; }
 grep -q ': 1 round trip' "$D/conv2.err" || { cat "$D/conv2.err"; fail "second converge: round trips"; }
@@ -263,6 +326,21 @@ grep -q '^! service auditd: .*the kernel refuses audit here' "$D/conv2.out" ||
 grep -q '^! service systemd-timesyncd: .*no systemd here' "$D/conv2.out" ||
     { cat "$D/conv2.out"; fail "second converge: systemd-timesyncd not reported"; }
 ok "second converge: 0 changes, 1 round trip"
+# a collection removed by hand: planned again, and installing it needs the
+# online hub (unreachable here): the error names the host, the step and
+# cscli's reason; then the link is put back as cscli had made it
+LINK=/etc/crowdsec/collections/sshd.yaml
+target=$(in_host readlink "$LINK")
+in_host rm "$LINK"
+rc=0
+conv "$D/conv-cs" "ssh://deploy@$IP:804" || rc=$?
+[ "$rc" != 0 ] || fail "converge without the sshd collection and without the hub succeeded"
+grep -q "^+ crowdsec-collection crowdsecurity/sshd: install (not enabled)" "$D/conv-cs.out" ||
+    { cat "$D/conv-cs.out"; fail "removed collection not planned"; }
+grep -q "'ssh://deploy@$IP:804': step [0-9]* (crowdsec-collection crowdsecurity/sshd: install): cscli: .*version\.crowdsec\.net" \
+    "$D/conv-cs.err" || { cat "$D/conv-cs.err"; fail "collection install failure: message"; }
+in_host ln -s "$target" "$LINK"
+ok "a missing collection is planned; installing it offline fails naming host, step and cscli's reason ($(grep -o 'version\.crowdsec\.net[^"]*' "$D/conv-cs.err" | head -n 1))"
 
 # ---- 3. docker-ce (the default) at plan level ----
 "$VPAI" --site "$D/site-ce.yml" plan --secrets "$SECRETS" --target "ssh://deploy@$IP:804" \
