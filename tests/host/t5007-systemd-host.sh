@@ -47,7 +47,8 @@ docker network create "$NET" >/dev/null || fail "docker network create"
 rc=0
 testhost_start_systemd vpai-t5007 --hostname vps-prod-01 --network "$NET" \
     --cap-add NET_ADMIN --cap-add NET_RAW || rc=$?
-if [ "$rc" != 0 ]; then
+[ "$rc" = 0 ] || [ "$rc" = 77 ] || fail "cannot start the systemd test host"
+if [ "$rc" = 77 ]; then
 	echo "skip: systemd cannot boot as PID 1 in an unprivileged container here (cgroup $(stat -fc %T /sys/fs/cgroup))"
 	exit 77
 fi

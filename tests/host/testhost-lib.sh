@@ -18,7 +18,8 @@
 #				cgroups: flags picked for cgroup v1 or v2),
 #				waits until `systemctl is-system-running` is
 #				running or degraded (prints the failed units);
-#				returns 77 when systemd cannot boot here
+#				returns 77 when systemd cannot boot here,
+#				1 when the image cannot be built
 #	testhost_reboot		(systemd host: also waits for the boot to end)
 #	testhost_stop		removes that container and D
 #	in_host CMD...		docker exec in it (stdin passed)
@@ -90,6 +91,8 @@ testhost_wait_systemd() {
 testhost_start_systemd() {
 	local tag opts
 	tag=$(testhost_image testhost-systemd.Dockerfile vpai-test/host-systemd)
+	docker image inspect "$tag" >/dev/null 2>&1 ||
+	    { echo "testhost: cannot build $tag" >&2; return 1; }
 	D=$(mktemp -d "/tmp/$1.XXXXXX")
 	NAME="$1-$$"
 	TESTHOST_SYSTEMD=1
