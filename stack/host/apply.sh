@@ -377,7 +377,8 @@ vp_ufw() {
 }
 
 # vp_arm DIR SECONDS SSH UFW PATH...  (base64 of revert.sh on stdin)
-# Commit-confirmed: save PATHs into DIR and start revert.sh detached; it
+# Commit-confirmed: save PATHs into DIR and start revert.sh detached (a
+# systemd-run unit on systemd hosts, else setsid); it
 # restores them after SECONDS unless vpai disarms it through a fresh
 # connection (see revert.sh).  Runs before the first change.
 vp_arm() {
@@ -402,6 +403,28 @@ vp_arm() {
 	done
 	: >"$vp_ad/armed"
 	vp_arm_boot "$vp_ad" "$vp_ah" "$vp_au"
+	# systemd: the timer runs in a transient unit of its own, outside
+	# the ssh session's scope, so it outlives the session even where
+	# logind kills a session's processes when it ends
+	# (KillUserProcesses=yes, or `loginctl terminate-session`)
+	if vp_systemd && command -v systemd-run >/dev/null 2>&1; then
+		systemctl reset-failed vpai-confirm-timer.service \
+		    >/dev/null 2>&1
+		if systemd-run --quiet --collect --unit=vpai-confirm-timer \
+		    --description='vpai: commit-confirmed revert timer' \
+		    /bin/sh "$vp_ad/revert.sh" "$vp_ad" "$vp_as" "$vp_ah" \
+		    "$vp_au" </dev/null >/dev/null 2>&1; then
+			vp_ap=$(systemctl show -p MainPID --value \
+			    vpai-confirm-timer.service)
+			# never "0" in DIR/pid: vpai's disarm runs kill on it
+			case $vp_ap in
+			''|0|*[!0-9]*)	;;
+			*)	echo "$vp_ap" >"$vp_ad/pid"
+				vp_ok
+				return 0 ;;
+			esac
+		fi
+	fi
 	setsid sh "$vp_ad/revert.sh" "$vp_ad" "$vp_as" "$vp_ah" "$vp_au" \
 	    </dev/null >/dev/null 2>&1 &
 	echo "$!" >"$vp_ad/pid"
@@ -428,7 +451,7 @@ vp_arm_boot() {
 		printf '%s\n' '[Unit]' \
 		    'Description=vpai: restore the sshd/ufw configuration of an unconfirmed change' \
 		    'After=network.target ssh.service ufw.service' '' \
-		    '[Service]' 'Type=oneshot' "ExecStart=/bin/$vp_ac" '' \
+		    '[Service]' 'Type=oneshot' "ExecStart=/bin/$vp_ac systemd" '' \
 		    '[Install]' 'WantedBy=multi-user.target' >"$vp_tmp" ||
 		    vp_fail "cannot write '$vp_tmp'"
 		vp_run mv -f -- "$vp_tmp" "$vp_u"

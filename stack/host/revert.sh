@@ -1,8 +1,11 @@
-# revert.sh DIR SECONDS SSH UFW: the commit-confirmed timer (POSIX sh,
+# revert.sh DIR SECONDS SSH UFW [BY]: the commit-confirmed timer (POSIX sh,
 # shipped as data).  vp_arm (apply.sh) saves the sshd/ufw paths an apply
 # is about to change into DIR (DIR/list holds one path per line, DIR/N the
 # saved copy of line N, no DIR/N when the path did not exist) and starts
-# this script detached (setsid), before the first change.  Unless vpai
+# this script detached, before the first change: on systemd hosts as the
+# transient unit vpai-confirm-timer.service (systemd-run: outside the ssh
+# session's scope, so logind's KillUserProcesses=yes cannot kill it with
+# the session), else with setsid.  Unless vpai
 # disarms it (removes DIR/armed) after a FRESH ssh connection through the
 # new configuration worked, it restores every path after SECONDS, then
 # restarts sshd (SSH=1) and reloads or disables ufw (UFW=1), even when the
@@ -12,7 +15,8 @@
 # SECONDS 0 at the next boot (/etc/cron.d/vpai-confirm-revert "@reboot",
 # and a systemd unit enabled for multi-user.target when the host runs
 # systemd): a host that reboots inside the window, before vpai confirmed,
-# comes back with the previous configuration (a reboot is told by the
+# comes back with the previous configuration (BY names the hook in the
+# log: the systemd unit passes "systemd"; a reboot is told by the
 # marker /run/vpai-confirm.armed being gone).  Whoever renames DIR/armed
 # first (the timer, or the first boot hook) does the revert; the others
 # find nothing armed and only clean up.  The hooks are removed by the
@@ -40,7 +44,7 @@ if ! mv -- "$1/armed" "$1/reverting" 2>/dev/null; then
 fi
 {
 	if [ "$2" = 0 ]; then
-		echo "revert: $(date -u '+%Y-%m-%dT%H:%M:%SZ') at boot"
+		echo "revert: $(date -u '+%Y-%m-%dT%H:%M:%SZ') at boot${5:+ ($5)}"
 	else
 		echo "revert: $(date -u '+%Y-%m-%dT%H:%M:%SZ') after $2 s"
 	fi

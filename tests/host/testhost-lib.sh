@@ -12,6 +12,15 @@
 #				cut: every process dies), then the image's sysv
 #				boot (start with --tmpfs /run for a fresh /run);
 #				updates IP, T, known_hosts if the IP changed
+#	testhost_start_systemd PREFIX [DOCKER-RUN-OPTION...]
+#				the same with testhost-systemd.Dockerfile:
+#				systemd as PID 1 (a fresh /run, the host's
+#				cgroups: flags picked for cgroup v1 or v2),
+#				waits until `systemctl is-system-running` is
+#				running or degraded (prints the failed units);
+#				returns 77 when systemd cannot boot here,
+#				1 when the image cannot be built
+#	testhost_reboot		(systemd host: also waits for the boot to end)
 #	testhost_stop		removes that container and D
 #	in_host CMD...		docker exec in it (stdin passed)
 
@@ -23,17 +32,79 @@ testhost_available() {
 	    docker image inspect "$TESTHOST_BASE" >/dev/null 2>&1
 }
 
-testhost_start() {
+# testhost_image DOCKERFILE TAG-PREFIX: build (cached by the file's hash),
+# print the tag
+testhost_image() {
 	local tag
-	tag="vpai-test/host:$(sha256sum <"$TESTHOST_DIR/testhost.Dockerfile" | cut -c1-12)"
+	tag="$2:$(sha256sum <"$TESTHOST_DIR/$1" | cut -c1-12)"
 	if ! docker image inspect "$tag" >/dev/null 2>&1; then
 		DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$TESTHOST_BASE" \
-		    -t "$tag" -f "$TESTHOST_DIR/testhost.Dockerfile" \
+		    -t "$tag" -f "$TESTHOST_DIR/$1" \
 		    "$TESTHOST_DIR" >/dev/null 2>&1
 	fi
+	echo "$tag"
+}
+
+testhost_start() {
+	local tag
+	tag=$(testhost_image testhost.Dockerfile vpai-test/host)
 	D=$(mktemp -d "/tmp/$1.XXXXXX")
 	NAME="$1-$$"
 	docker run -d --name "$NAME" --hostname "$1" "${@:2}" "$tag" >/dev/null
+	testhost_keys
+}
+
+# testhost_cgroup_opts: docker run options that let systemd run as PID 1
+# without --privileged.  cgroup v1 (a tmpfs of hierarchies): the host's
+# tree read-only (systemd uses its own named hierarchy under it).  cgroup
+# v2: the host's cgroup namespace and tree read-write (systemd must create
+# its own sub-cgroups).
+testhost_cgroup_opts() {
+	if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+		echo --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw
+	else
+		echo -v /sys/fs/cgroup:/sys/fs/cgroup:ro
+	fi
+}
+
+# testhost_wait_systemd: until the boot is over (running or degraded,
+# failed units printed); 1 when it is not after 60 s
+testhost_wait_systemd() {
+	local st=
+	for _ in $(seq 120); do
+		st=$(docker exec "$NAME" timeout 30 systemctl is-system-running --wait 2>/dev/null) || true
+		case $st in running|degraded) break ;; esac
+		sleep 0.5
+	done
+	case $st in
+	running) return 0 ;;
+	degraded)
+		echo "testhost: systemd is degraded; failed units:" >&2
+		docker exec "$NAME" systemctl --failed --no-legend >&2 || true
+		return 0 ;;
+	esac
+	echo "testhost: systemd did not boot in the container (state '${st:-none}'):" >&2
+	docker logs "$NAME" 2>&1 | tail -n 20 >&2
+	return 1
+}
+
+testhost_start_systemd() {
+	local tag opts
+	tag=$(testhost_image testhost-systemd.Dockerfile vpai-test/host-systemd)
+	docker image inspect "$tag" >/dev/null 2>&1 ||
+	    { echo "testhost: cannot build $tag" >&2; return 1; }
+	D=$(mktemp -d "/tmp/$1.XXXXXX")
+	NAME="$1-$$"
+	TESTHOST_SYSTEMD=1
+	read -ra opts <<<"$(testhost_cgroup_opts)"
+	docker run -d --name "$NAME" --hostname "$1" --tmpfs /run --tmpfs /run/lock \
+	    "${opts[@]}" "${@:2}" "$tag" >/dev/null || return 77
+	testhost_wait_systemd || return 77
+	testhost_keys
+}
+
+# testhost_keys: root's key and known_hosts, once sshd runs
+testhost_keys() {
 	IP=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$NAME")
 	ssh-keygen -q -t ed25519 -N '' -f "$D/id"
 	docker exec -i "$NAME" sh -c 'mkdir -m 700 -p /root/.ssh &&
@@ -67,6 +138,7 @@ testhost_reboot() {
 		docker exec "$NAME" test -s /run/sshd.pid 2>/dev/null && break
 		sleep 0.1
 	done
+	[ -z "${TESTHOST_SYSTEMD:-}" ] || testhost_wait_systemd
 }
 
 testhost_stop() {
