@@ -1,5 +1,9 @@
 # A "fresh VPS" for tests/host/t50*.sh: stock Debian 12 (the debootstrap
-# base of images/build.sh) plus what a cloud image has: sshd and sudo.  No
+# base of images/build.sh) plus what a cloud image has: sshd, sudo and the
+# systemd package, whose journald the "boot" starts on its own (systemd is
+# not PID 1 here: t5007 has that host), so the journal exists as on a real
+# VPS (crowdsec's journalctl acquisition stops with "No journal files were
+# found" without one).  No
 # package lists (apt-get update is vpai's job), no host keys (generated at
 # start), a policy-rc.d like official Debian images.
 # sshd runs under a shell, not as PID 1, so `service ssh restart` works.
@@ -14,7 +18,7 @@ ARG BASE=vpai-local/debian:bookworm
 FROM ${BASE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	openssh-server sudo \
+	openssh-server sudo systemd \
  && rm -rf /var/lib/apt/lists/* /etc/ssh/ssh_host_* \
  && printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d \
  && sed -i 's/^session\s*required\s*pam_loginuid.so/session optional pam_loginuid.so/' \
@@ -23,6 +27,7 @@ RUN apt-get update \
  && printf '%s\n' '#!/bin/sh' \
 	'ssh-keygen -A >/dev/null' \
 	'mkdir -p /run/sshd /run/lock' \
+	'/lib/systemd/systemd-journald >/dev/null 2>&1 &' \
 	'/usr/sbin/sshd' \
 	'echo "boot: $(date -u)" >>/var/log/boot.log' \
 	'for s in /etc/rcS.d/S* /etc/rc2.d/S*; do' \
