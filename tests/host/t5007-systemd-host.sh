@@ -81,6 +81,7 @@ timezone: Europe/Paris
 locale: fr_FR.UTF-8
 docker_source: debian
 vpn_verified: true
+crowdsec_online: false
 vpn_headscale_ip: $IP
 vpn_network_cidr: $CIDR
 EOF
@@ -102,7 +103,7 @@ in_host systemctl is-active -q vpai-confirm-timer.service &&
     fail "the confirmed converge left its revert timer running"
 in_host pgrep -x sleep >/dev/null && fail "a disarmed timer's sleep is left running"
 ok "converge of the full role set: $(grep -c '^[+~-] ' "$D/conv1.out") change lines, $((t1 - t0)) s, confirmed on $IP:804"
-for u in ssh fail2ban; do
+for u in ssh fail2ban crowdsec crowdsec-firewall-bouncer; do
 	in_host systemctl is-active -q "$u.service" || fail "systemctl: $u not active"
 	in_host systemctl is-enabled -q "$u.service" || fail "systemctl: $u not enabled"
 done
@@ -110,7 +111,10 @@ in_host systemctl is-enabled -q unattended-upgrades.service || fail "systemctl: 
 in_host systemctl is-enabled -q docker.service || fail "systemctl: docker not enabled"
 in_host systemctl is-enabled -q ufw.service || fail "systemctl: ufw not enabled"
 in_host fail2ban-client status | grep -q 'Jail list:.*sshd' || fail "fail2ban: no sshd jail"
-ok "systemctl: ssh and fail2ban active+enabled (sshd jail), unattended-upgrades, ufw and docker enabled"
+in_host cscli lapi status >/dev/null 2>&1 || fail "crowdsec: its Local API does not answer"
+in_host grep -q 'Central API disabled' /var/log/crowdsec.log ||
+    fail "crowdsec: not started with the Central API off (crowdsec_online: false)"
+ok "systemctl: ssh, fail2ban (sshd jail), crowdsec (real unit, Local API answers, Central API off) and its bouncer active+enabled; unattended-upgrades, ufw and docker enabled"
 sshd=$(in_host sshd -T)
 for kv in 'port 804' "listenaddress $IP:804" 'permitrootlogin no' 'allowusers deploy'; do
 	grep -qx "$kv" <<<"$sshd" || fail "sshd -T: no '$kv'"
@@ -120,7 +124,7 @@ if sshd_ok 22 2>/dev/null; then fail "ssh still answers on 22"; fi
 ok "sshd: port 804 on $IP (sshd -T and a real connection), 22 closed"
 ufw=$(in_host ufw status)
 grep -qx 'Status: active' <<<"$ufw" || fail "ufw not active"
-grep -Eq "^804/tcp +ALLOW +${CIDR//./\\.} *\$" <<<"$ufw" || { echo "$ufw"; fail "ufw: no SSH rule from $CIDR"; }
+grep -Eq "^804/tcp +ALLOW +${CIDR//./\\.} +# vpai\$" <<<"$ufw" || { echo "$ufw"; fail "ufw: no SSH rule from $CIDR"; }
 in_host iptables -S ufw-user-input | grep -q -- "--dport 804 -j ACCEPT" || fail "iptables: no SSH rule loaded"
 ok "ufw active (SSH 804 from $CIDR, iptables loaded)"
 t0=$(date +%s)
