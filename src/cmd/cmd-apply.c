@@ -170,11 +170,11 @@ stale_files(const struct vp_ctx *ctx, struct apply_ctx *a, char **cause)
 	r = deploy_stale_remove(a->root, &a->stale, cause);
 	for (i = 0; i < a->stale.nremoved && !ctx->quiet; i++)
 		printf("apply: removed %s/%s: no longer in the stack\n",
-		    a->root, a->stale.remove[i]);
-	for (i = 0; i < a->stale.nedited; i++)
+		    a->root, a->stale.remove.v[i]);
+	for (i = 0; i < a->stale.edited.n; i++)
 		fprintf(stderr, "vpai apply: warning: kept %s/%s: no longer "
 		    "in the stack but edited since vpai wrote it (remove it "
-		    "by hand)\n", a->root, a->stale.edited[i]);
+		    "by hand)\n", a->root, a->stale.edited.v[i]);
 	if (r == 0)
 		r = deploy_bundle_record(a->p->bundle, a->root, cause);
 	return r;

@@ -39,20 +39,6 @@ safe_rel(const char *p)
 	}
 }
 
-static int
-push(char ***v, size_t *n, const char *s)
-{
-	char	**nv;
-
-	if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == NULL)
-		return VP_ERR_NOMEM;
-	*v = nv;
-	if ((nv[*n] = strdup(s)) == NULL)
-		return VP_ERR_NOMEM;
-	(*n)++;
-	return VP_OK;
-}
-
 /* The record's {path: sha256} object (new reference), or NULL: none. */
 static int
 record_load(const char *path, json_t **files, char **cause)
@@ -119,9 +105,9 @@ deploy_stale_find(const struct bundle *b, const char *root,
 		if (hex[0] == '\0')
 			continue;	/* gone already */
 		if (strcmp(hex, json_string_value(v)) == 0)
-			r = push(&st->remove, &st->nremove, rel);
+			r = vp_argv_push(&st->remove, rel);
 		else
-			r = push(&st->edited, &st->nedited, rel);
+			r = vp_argv_push(&st->edited, rel);
 		if (r != 0)
 			goto out;
 	}
@@ -156,8 +142,8 @@ deploy_stale_remove(const char *root, struct deploy_stale *st, char **cause)
 	size_t	 i;
 
 	st->nremoved = 0;
-	for (i = 0; i < st->nremove; i++) {
-		if ((full = vp_path_join(root, st->remove[i])) == NULL)
+	for (i = 0; i < st->remove.n; i++) {
+		if ((full = vp_path_join(root, st->remove.v[i])) == NULL)
 			return VP_ERR_NOMEM;
 		if (unlink(full) != 0 && errno != ENOENT) {
 			vp_fail(cause, VP_ERR_IO, "cannot remove stale '%s': "
@@ -167,7 +153,7 @@ deploy_stale_remove(const char *root, struct deploy_stale *st, char **cause)
 		}
 		free(full);
 		st->nremoved++;
-		rmdir_parents(root, st->remove[i]);
+		rmdir_parents(root, st->remove.v[i]);
 	}
 	return VP_OK;
 }
@@ -211,15 +197,9 @@ deploy_bundle_record(const struct bundle *b, const char *root, char **cause)
 void
 deploy_stale_release(struct deploy_stale *st)
 {
-	size_t	i;
-
 	if (st == NULL)
 		return;
-	for (i = 0; i < st->nremove; i++)
-		free(st->remove[i]);
-	free(st->remove);
-	for (i = 0; i < st->nedited; i++)
-		free(st->edited[i]);
-	free(st->edited);
-	memset(st, 0, sizeof(*st));
+	vp_argv_release(&st->remove);
+	vp_argv_release(&st->edited);
+	st->nremoved = 0;
 }

@@ -22,18 +22,17 @@
 
 #include <stddef.h>
 
+#include "core/child.h"
 #include "stack/stack.h"
 
 #define DEPLOY_BUNDLE_RECORD	".vpai-bundle.json"
 
 struct deploy_stale {
-	char	**remove;	/* relative paths still as recorded */
-	size_t	  nremove;
-	char	**edited;	/* relative paths changed since: kept */
-	size_t	  nedited;
-	size_t	  nremoved;	/* set by deploy_stale_remove() */
+	struct vp_argv	remove;		/* relative paths still as recorded */
+	struct vp_argv	edited;		/* relative paths changed since: kept */
+	size_t		nremoved;	/* set by deploy_stale_remove() */
 };
-#define DEPLOY_STALE_INIT	{ NULL, 0, NULL, 0, 0 }
+#define DEPLOY_STALE_INIT	{ VP_ARGV_INIT, VP_ARGV_INIT, 0 }
 
 /* Fill st from the record in root (none: nothing stale). */
 int	deploy_stale_find(const struct bundle *, const char *root,

@@ -721,6 +721,14 @@ int
 vp_host_facts_gather(struct vp_target *t, const char *datadir,
     const json_t *want, json_t **facts, char **cause)
 {
+	return host_facts_gather(t, datadir, want, NULL, "facts", facts, cause);
+}
+
+int
+host_facts_gather(struct vp_target *t, const char *datadir,
+    const json_t *want, const char *extra, const char *step, json_t **facts,
+    char **cause)
+{
 	struct vp_argv		 q = VP_ARGV_INIT, argv = VP_ARGV_INIT;
 	struct vp_buf		 script = VP_BUF_INIT(1u << 20);
 	struct vp_target_result	 res = VP_TARGET_RESULT_INIT;
@@ -734,19 +742,21 @@ vp_host_facts_gather(struct vp_target *t, const char *datadir,
 	    (r = vp_host_script(datadir, "facts.sh", &script, cause)) != 0 ||
 	    (r = vp_buf_adds(&script, "\n} </dev/null\n")) != 0)
 		goto out;
-	if ((r = vp_argv_pushl(&argv, "sh", "-s", "--", NULL)) != 0)
+	if ((extra != NULL && (r = vp_argv_push(&q, extra)) != 0) ||
+	    (r = vp_argv_pushl(&argv, "sh", "-s", "--", NULL)) != 0)
 		goto nomem;
 	for (i = 0; i < q.n; i++)
 		if ((r = vp_argv_push(&argv, q.v[i])) != 0)
 			goto nomem;
 	if ((r = vp_target_run(t, (const char *const *)argv.v, script.buf,
 	    script.len, &res, cause)) != 0) {
-		host_step_cause(t, "facts", r, cause);
+		host_step_cause(t, step, r, cause);
 		goto out;
 	}
 	if (res.status != 0) {
-		r = vp_fail(cause, VP_ERR_REMOTE, "'%s': step 'facts': exit "
-		    "%d: %.200s", vp_target_name(t), res.status, res.err.buf);
+		r = vp_fail(cause, VP_ERR_REMOTE, "'%s': step '%s': exit "
+		    "%d: %.200s", vp_target_name(t), step, res.status,
+		    res.err.buf);
 		goto out;
 	}
 	if ((r = vp_host_facts_parse(res.out.buf, res.out.len, &q, facts,

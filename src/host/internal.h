@@ -75,6 +75,13 @@ json_t	*host_want_ntp(const json_t *want, const json_t *facts,
 	    const char **other);
 
 struct vp_target;
+/*
+ * vp_host_facts_gather() with one more facts.sh query (extra, may be NULL)
+ * and the step name for errors ("facts", "stack facts").
+ */
+int	host_facts_gather(struct vp_target *, const char *datadir,
+	    const json_t *want, const char *extra, const char *step,
+	    json_t **facts, char **cause);
 int	host_step_cause(struct vp_target *, const char *step, int r,
 	    char **cause);
 

@@ -382,43 +382,14 @@ static int
 gather(struct vp_target *t, const char *datadir, const json_t *want,
     const char *probe_path, json_t **facts, char **cause)
 {
-	struct vp_argv		 q = VP_ARGV_INIT, argv = VP_ARGV_INIT;
-	struct vp_buf		 script = VP_BUF_INIT(1u << 20);
-	struct vp_target_result	 res = VP_TARGET_RESULT_INIT;
-	size_t			 i;
-	int			 r;
+	char	*extra;
+	int	 r;
 
-	*facts = NULL;
-	if ((r = vp_host_facts_query(want, &q, cause)) != 0 ||
-	    (r = vp_argv_pushf(&q, "f:-:%s", probe_path)) != 0 ||
-	    (r = vp_buf_adds(&script, "{\n")) != 0 ||
-	    (r = vp_host_script(datadir, "facts.sh", &script, cause)) != 0 ||
-	    (r = vp_buf_adds(&script, "\n} </dev/null\n")) != 0 ||
-	    (r = vp_argv_pushl(&argv, "sh", "-s", "--", NULL)) != 0)
-		goto out;
-	for (i = 0; i < q.n; i++)
-		if ((r = vp_argv_push(&argv, q.v[i])) != 0)
-			goto out;
-	if ((r = vp_target_run(t, (const char *const *)argv.v, script.buf,
-	    script.len, &res, cause)) != 0)
-		goto out;
-	if (res.status != 0) {
-		r = vp_fail(cause, VP_ERR_REMOTE, "'%s': step 'stack facts': "
-		    "exit %d: %.200s", vp_target_name(t), res.status,
-		    res.err.buf);
-		goto out;
-	}
-	if ((r = vp_host_facts_parse(res.out.buf, res.out.len, &q, facts,
-	    cause)) != 0)
-		vp_fail_prefix(cause, r, "'%s'", vp_target_name(t));
- out:
-	if (r != 0 && cause != NULL && *cause == NULL)
-		vp_fail(cause, r, "'%s': step 'stack facts': %s",
-		    vp_target_name(t), vp_strerror(r));
-	vp_argv_release(&q);
-	vp_argv_release(&argv);
-	vp_buf_release(&script);
-	vp_target_result_release(&res);
+	if (asprintf(&extra, "f:-:%s", probe_path) < 0)
+		return vp_fail(cause, VP_ERR_NOMEM, "out of memory");
+	r = host_facts_gather(t, datadir, want, extra, "stack facts", facts,
+	    cause);
+	free(extra);
 	return r;
 }
 

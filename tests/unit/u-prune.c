@@ -70,16 +70,16 @@ T_TEST(stale_files)
 	T_ASSERT(mkdtemp(root) != NULL);
 	/* no record yet: nothing is stale */
 	T_ASSERT(deploy_stale_find(&b1, root, &st, &cause) == 0);
-	T_INTEQ(st.nremove + st.nedited, 0);
+	T_INTEQ(st.remove.n + st.edited.n, 0);
 	T_ASSERT(bundle_write(&b1, root, &n, &cause) == 0);
 	T_ASSERT(deploy_bundle_record(&b1, root, &cause) == 0);
 	put("mine.txt", "the operator's");
 	put("loki/l.yml", "edited by hand");
 	T_ASSERT(deploy_stale_find(&b2, root, &st, &cause) == 0);
-	T_INTEQ(st.nremove, 1);
-	T_STREQ(st.remove[0], "grafana/g.ini");
-	T_INTEQ(st.nedited, 1);
-	T_STREQ(st.edited[0], "loki/l.yml");
+	T_INTEQ(st.remove.n, 1);
+	T_STREQ(st.remove.v[0], "grafana/g.ini");
+	T_INTEQ(st.edited.n, 1);
+	T_STREQ(st.edited.v[0], "loki/l.yml");
 	T_ASSERT(bundle_write(&b2, root, &n, &cause) == 0);
 	T_ASSERT(deploy_stale_remove(root, &st, &cause) == 0);
 	T_INTEQ(st.nremoved, 1);
@@ -92,7 +92,7 @@ T_TEST(stale_files)
 	deploy_stale_release(&st);
 	/* the new record knows only b2: nothing stale any more */
 	T_ASSERT(deploy_stale_find(&b2, root, &st, &cause) == 0);
-	T_INTEQ(st.nremove + st.nedited, 0);
+	T_INTEQ(st.remove.n + st.edited.n, 0);
 	deploy_stale_release(&st);
 }
 
@@ -117,7 +117,7 @@ T_TEST(tampered_record)
 	    "\"%s\", \"./a\": \"%s\"}}", strrchr(out, '/') + 1, hex, hex, hex);
 	fclose(f);
 	T_ASSERT(deploy_stale_find(&b, root, &st, &cause) == 0);
-	T_INTEQ(st.nremove + st.nedited, 0);
+	T_INTEQ(st.remove.n + st.edited.n, 0);
 	T_ASSERT(access(out, F_OK) == 0);
 	unlink(out);
 	/* not JSON: an error naming the file */
