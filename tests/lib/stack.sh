@@ -80,9 +80,13 @@ stack_setup() {
 	proj=vpai-test-$1-$$
 	trap stack_cleanup EXIT
 	cp -r "$VPAI_SOURCE_DIR/stack" "$tmp/stack"
+	# "23" -> 172.23.N (a dot after it), "23.1" -> 172.23.1N (digits
+	# appended to its last part)
+	local to=$2
+	case $to in *.*) ;; *) to=$to. ;; esac
 	grep -rl '172\.20\.' "$tmp/stack" |
 	    xargs sed -i -e "s|172\\.20\\.0\\.0/16|172.${2%%.*}.0.0/16|g" \
-	    -e "s/172\\.20\\.\\([0-9]\\)/172.$2\\1/g"
+	    -e "s/172\\.20\\.\\([0-9]\\)/172.$to\\1/g"
 	if [ -n "$http" ]; then
 		sed -i "s/^ports: .*/ports: [\"127.0.0.1:$http:80\", \"127.0.0.1:$https:443\"]/" \
 		    "$tmp/stack/services/caddy.yml"
