@@ -338,13 +338,13 @@ print_result(const struct vp_ctx *ctx, const struct deploy_result *res,
 {
 	size_t	i, nc = 0, nr = 0, nu = 0, ns = 0;
 
-	for (i = 0; i < res->nrepaired; i++)
+	for (i = 0; i < res->repaired.n; i++)
 		printf("apply: removed network %s so that compose recreates "
-		    "it\n", res->repaired[i]);
-	for (i = 0; i < res->nremoved; i++)
+		    "it\n", res->repaired.v[i]);
+	for (i = 0; i < res->removed.n; i++)
 		printf("apply: removed container %s: no longer in the stack "
 		    "(its volumes and data directories are kept)\n",
-		    res->removed[i]);
+		    res->removed.v[i]);
 	for (i = 0; i < res->n; i++) {
 		const struct deploy_svc *s = &res->v[i];
 
@@ -372,7 +372,7 @@ print_result(const struct vp_ctx *ctx, const struct deploy_result *res,
 	if (r != 0 || ctx->quiet)
 		return;
 	if (nc + nr + ns == 0 && a->nwritten == 0 && !a->probe_changed &&
-	    a->ndirs == 0 && res->nremoved == 0 && a->stale.nremoved == 0)
+	    a->ndirs == 0 && res->removed.n == 0 && a->stale.nremoved == 0)
 		printf("apply: nothing changed: %zu containers up to date, no "
 		    "file written (%.1fs)\n", nu, res->elapsed);
 	else

@@ -194,15 +194,13 @@ struct deploy_result {
 	char			*fail_service;
 	char			*fail_state;
 	char			*fail_logs;	/* last log lines + health output */
-	char			**repaired;	/* networks removed for compose */
-	size_t			 nrepaired;
-	char			**removed;	/* orphan containers removed */
-	size_t			 nremoved;
+	struct vp_argv		 repaired;	/* networks removed for compose */
+	struct vp_argv		 removed;	/* orphan containers removed */
 	int			 interrupted;
 	double			 elapsed;
 };
-#define DEPLOY_RESULT_INIT { NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0, \
-	0, 0 }
+#define DEPLOY_RESULT_INIT { NULL, 0, NULL, NULL, NULL, VP_ARGV_INIT, \
+	VP_ARGV_INIT, 0, 0 }
 
 /*
  * Converge the project on the compose document, phase by phase (the

@@ -347,7 +347,6 @@ check_networks(const struct deploy_opts *o, struct deploy_result *res,
 	json_t		*doc = NULL;
 	json_error_t	 je;
 	const char	*key, *name, *why, *hn, *ck;
-	char		*dup, **nv;
 	char		 def[256];
 	size_t		 i, nask = 0;
 	int		 r;
@@ -421,18 +420,9 @@ check_networks(const struct deploy_opts *o, struct deploy_result *res,
 			vp_fail_prefix(cause, r, "network '%s' (%s)", hn, why);
 			goto out;
 		}
-		if ((nv = realloc(res->repaired, (res->nrepaired + 1) *
-		    sizeof(*nv))) == NULL) {
-			r = VP_ERR_NOMEM;
+		if ((r = vp_argv_pushf(&res->repaired, "%s (%s)", hn,
+		    why)) != 0)
 			goto out;
-		}
-		res->repaired = nv;
-		if ((dup = malloc(strlen(hn) + strlen(why) + 4)) == NULL) {
-			r = VP_ERR_NOMEM;
-			goto out;
-		}
-		sprintf(dup, "%s (%s)", hn, why);
-		res->repaired[res->nrepaired++] = dup;
 	}
 	r = VP_OK;
  out:
@@ -823,32 +813,12 @@ deploy_result_release(struct deploy_result *res)
 		free(res->v[i].state);
 	}
 	free(res->v);
-	for (i = 0; i < res->nrepaired; i++)
-		free(res->repaired[i]);
-	free(res->repaired);
-	for (i = 0; i < res->nremoved; i++)
-		free(res->removed[i]);
-	free(res->removed);
+	vp_argv_release(&res->repaired);
+	vp_argv_release(&res->removed);
 	free(res->fail_service);
 	free(res->fail_state);
 	free(res->fail_logs);
 	memset(res, 0, sizeof(*res));
-}
-
-/* Append "NAME (service SVC)" to res->removed. */
-static int
-removed_add(struct deploy_result *res, const struct deploy_ctr *c)
-{
-	char	**nv, *s;
-
-	if ((nv = realloc(res->removed, (res->nremoved + 1) *
-	    sizeof(*nv))) == NULL)
-		return VP_ERR_NOMEM;
-	res->removed = nv;
-	if (asprintf(&s, "%s (service %s)", c->name, c->service) < 0)
-		return VP_ERR_NOMEM;
-	res->removed[res->nremoved++] = s;
-	return VP_OK;
 }
 
 /*
@@ -887,7 +857,8 @@ remove_orphans(const struct deploy_opts *o, struct deploy_result *res,
 			    "(service '%s', no longer in the stack) failed",
 			    cs.v[i].name, cs.v[i].service);
 		vp_child_release(&c);
-		if (r != 0 || (r = removed_add(res, &cs.v[i])) != 0)
+		if (r != 0 || (r = vp_argv_pushf(&res->removed,
+		    "%s (service %s)", cs.v[i].name, cs.v[i].service)) != 0)
 			goto out;
 	}
  out:
